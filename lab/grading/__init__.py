@@ -1,0 +1,1 @@
+"""The graded suite's machinery: the pytest plugin, its checks and its reports."""
