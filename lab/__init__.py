@@ -5,9 +5,9 @@ Students do not edit this package. Their code lives in ``exercises/``.
 
 import os
 
-# TensorFlow logs several INFO and WARNING lines at import (oneDNN, CUDA drivers)
-# (oneDNN, missing CUDA drivers) that mean nothing to a student. Real failures still
-# surface as Python exceptions. A user who sets the variable wins.
+# TensorFlow logs INFO, WARNING and ERROR lines at import (oneDNN, missing CUDA
+# drivers) that mean nothing to a student. Real failures still surface as Python
+# exceptions. A user who sets the variable wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"
