@@ -10,6 +10,8 @@ import importlib
 import logging
 import sys
 
+from .quiet_tensorflow import import_tensorflow
+
 # Listed in the order ``--help`` shows them.
 COMMANDS = ("run", "grade", "depth", "hint", "doctor", "watch")
 
@@ -41,7 +43,11 @@ def build_parser():
                 raise
             continue
         command_parser = module.add_parser(subparsers)
-        command_parser.set_defaults(handler=module.run)
+        # A command that never touches TensorFlow sets USES_TENSORFLOW = False and
+        # skips its 5-second import.
+        command_parser.set_defaults(
+            handler=module.run, uses_tensorflow=getattr(module, "USES_TENSORFLOW", True)
+        )
     return parser
 
 
@@ -51,6 +57,8 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.uses_tensorflow:
+            import_tensorflow()
         return args.handler(args)
     except UsageError as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)

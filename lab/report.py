@@ -1,7 +1,5 @@
 """Plain-text tables and the explanation that ``python -m lab run`` prints."""
 
-import math
-
 from .probes import FACTOR_NAMES
 from .training import LN_10
 
@@ -59,7 +57,8 @@ def format_saturation(saturation):
     return (
         f"logits on all examples: min {saturation.logit_min:.2f}, mean {saturation.logit_mean:.2f}, "
         f"max {saturation.logit_max:.2f}; sigmoid exactly 1.0 for "
-        f"{saturation.fraction_sigmoid_one:.1%} of them"
+        f"{saturation.fraction_sigmoid_one:.1%} of them; softmax exactly 1/n_classes for "
+        f"{saturation.fraction_probs_uniform:.1%} of the examples"
     )
 
 
@@ -74,13 +73,15 @@ def explain(result):
         sigmoid_factor = uniform.chain_rule[FACTOR_NAMES.index("d(sigmoid)/d(logits)")]
         spread = max(uniform.loss) - min(uniform.loss)
         paragraphs.append(
-            f"Uniform [0, 1) weights: every weight is positive and a digit lights up about "
-            f"a hundred pixels, so the smallest logit is {saturation.logit_min:.1f}. The "
-            f"sigmoid of anything above about 17 rounds to exactly 1.0 in float32, and here "
-            f"it does so for {saturation.fraction_sigmoid_one:.1%} of the logits. The softmax "
-            f"of ten equal values is 0.1 for every class, so the loss is -ln(0.1) = ln(10) = "
-            f"{LN_10:.5f} whatever the label. Its spread over {len(uniform.loss)} epochs was "
-            f"{spread:.1e}."
+            f"Uniform [0, 1) weights: every weight is positive and a digit lights up "
+            f"between a few dozen and a few hundred pixels, so the logits average "
+            f"{saturation.logit_mean:.1f} (smallest {saturation.logit_min:.1f}). In float32, "
+            f"1 / (1 + exp(-z)) rounds to exactly 1.0 for z above about 16.6, and here that "
+            f"happens to {saturation.fraction_sigmoid_one:.1%} of the logits. The softmax of "
+            f"ten equal values is 0.1 for every class, which is what "
+            f"{saturation.fraction_probs_uniform:.1%} of the examples get, so the loss is "
+            f"-ln(0.1) = ln(10) = {LN_10:.5f} whatever the label. It moved by {spread:.1e} "
+            f"over {len(uniform.loss)} epochs."
         )
         paragraphs.append(
             f"The gradient still exists, but the chain rule multiplies it by the sigmoid's "
@@ -106,6 +107,3 @@ def explain(result):
 
     return "\n\n".join(paragraphs)
 
-
-def is_finite_list(values):
-    return all(math.isfinite(value) for value in values)
