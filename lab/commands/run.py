@@ -72,6 +72,10 @@ def add_parser(subparsers):
                         help="which initializations to train (default: both)")
     parser.add_argument("--json", type=Path, metavar="PATH",
                         help="also write the results as JSON to PATH")
+    parser.add_argument("--plots", type=Path, metavar="DIR",
+                        help="also draw the five figures as PNG files into DIR, created "
+                        "if missing (sigmoid.png, loss.png, gradients.png, logits.png, "
+                        "chain_rule.png)")
     return parser
 
 
@@ -118,6 +122,18 @@ def check_output_path(path):
         raise UsageError(f"--json {path}: folder {path.parent} does not exist; create it first")
 
 
+def prepare_plots_folder(path):
+    """Create the --plots folder now, so a bad path fails before training, not after."""
+    if path is None:
+        return
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--plots {path} is a file; give a folder path such as {path.parent / 'figures'}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"could not create --plots folder {path}: {error.strerror}") from None
+
+
 def run(args):
     from ..implementation import describe_failure
     from ..report import EPOCH_HEADER, explain, format_chain_rule, format_dataset, format_epoch
@@ -125,6 +141,7 @@ def run(args):
     from ..training import TrainingError
 
     check_output_path(args.json)
+    prepare_plots_folder(args.plots)
     implementation = load_impl(args.impl)
     dataset = load_data(args)
     inits = ("uniform", "normal") if args.init == "both" else (args.init,)
@@ -164,6 +181,14 @@ def run(args):
     if args.json is not None:
         write_json(args.json, result.as_dict())
         print(f"\nResults written to {args.json}")
+    if args.plots is not None:
+        from ..plots import save_all
+
+        try:
+            paths = save_all(result, implementation, dataset, args.plots)
+        except OSError as error:
+            raise UsageError(f"could not write the figures into --plots {args.plots}: {error}") from None
+        print(f"\nFigures written to {args.plots}: {', '.join(path.name for path in paths)}")
     return 0
 
 
