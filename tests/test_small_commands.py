@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -189,6 +190,16 @@ def test_doctor_keras_cache_damaged_has_fix(tmp_path, monkeypatch):
     check = doctor.check_keras_cache()
     assert check.status == "note"
     assert f"delete {cache}" in check.fix
+
+
+def test_doctor_gpu_names_each_device():
+    device = SimpleNamespace(name="/physical_device:GPU:0", device_type="GPU")
+    config = SimpleNamespace(
+        list_physical_devices=lambda kind: [device] if kind == "GPU" else [],
+        experimental=SimpleNamespace(get_device_details=lambda gpu: {"device_name": "Test GPU"}),
+    )
+    check = doctor.check_gpu(SimpleNamespace(config=config))
+    assert check.detail == "/physical_device:GPU:0 (Test GPU)"
 
 
 def test_doctor_version_outside_range_is_note():

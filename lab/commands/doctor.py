@@ -221,6 +221,8 @@ def check_gpu(tf):
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
         return Check("GPU", "ok", "none; TensorFlow uses the CPU, which is enough for this lab")
+    # NOTE: this branch has run only against a stand-in in the tests, never on a machine
+    # with a GPU; get_device_details may lack "device_name" there, hence the fallback.
     names = []
     for gpu in gpus:
         details = tf.config.experimental.get_device_details(gpu)
