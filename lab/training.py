@@ -2,12 +2,31 @@
 
 One step is what the classic notebook writes: a forward pass through the
 implementation's own model and loss under ``tf.GradientTape``, then
-``weights -= lr * dL/dweights`` and the same for the bias. The step is compiled with
-``tf.function`` when the implementation allows it and runs eagerly when it does not.
+``weights -= lr * dL/dweights`` and the same for the bias. ``tape.gradient``
+differentiates the implementation's own functions; nothing here replaces them with a
+hand-written gradient.
+
+A step runs in one of three modes, fastest first:
+
+``"xla"``
+    ``tf.function(jit_compile=True)``: XLA fuses the elementwise work of the sigmoid,
+    softmax, loss and their gradients into a few loops. Compiling takes longer than
+    tracing, so ``train`` picks this mode only for runs long enough to earn it back
+    (see ``XLA_MIN_EXAMPLE_STEPS``).
+``"graph"``
+    ``tf.function`` without XLA: one call into TensorFlow's runtime per step instead of
+    one per operation.
+``"eager"``
+    The plain Python function, for implementations that cannot be traced.
+
+A step that fails in a compiled mode retries in the next mode. When a slower mode
+then works, ``logging`` records the fallback once per implementation and mode. When
+every mode fails, the eager error propagates unchanged.
 """
 
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +35,22 @@ import tensorflow as tf
 LOGGER = logging.getLogger(__name__)
 
 LN_10 = math.log(10.0)
+
+XLA = "xla"
+GRAPH = "graph"
+EAGER = "eager"
+MODES = (XLA, GRAPH, EAGER)
+
+# train() compiles with XLA when epochs * n_examples reaches this many example-steps.
+# XLA compiles a step in about 0.5 to 1 s more than tf.function traces it, and then
+# saves about 0.3 to 0.5 microseconds per example per step (docs/benchmarks.md), so it
+# breaks even near 2 million example-steps: 33 epochs of the 60,000 training digits.
+# NOTE: both numbers were measured on one 2-core machine; the ratio, not the
+# hardware, sets the threshold, and it may be off by a factor of two elsewhere.
+XLA_MIN_EXAMPLE_STEPS = 2_000_000
+
+# (implementation, failed mode) pairs whose fallback has been logged in this process.
+_LOGGED_FALLBACKS = set()
 
 
 class TrainingError(RuntimeError):
@@ -38,7 +73,11 @@ class EpochStats:
 
 @dataclass
 class TrainingRun:
-    """The per-epoch history of one model trained from one initialization."""
+    """The per-epoch history of one model trained from one initialization.
+
+    ``mode`` is the mode the last step ran in (``"xla"``, ``"graph"`` or ``"eager"``),
+    and ``compiled`` is True unless that mode is ``"eager"``.
+    """
 
     init: str
     learning_rate: float
@@ -46,6 +85,7 @@ class TrainingRun:
     epochs: list = field(default_factory=list)
     model: object = field(default=None, repr=False)
     compiled: bool = True
+    mode: str = GRAPH
 
     @property
     def losses(self):
@@ -65,29 +105,51 @@ def _summaries(grad_w):
     ])
 
 
+def _implementation_key(implementation):
+    """Return a hashable name for ``implementation``: its folder, else its name."""
+    return str(getattr(implementation, "path", None) or getattr(implementation, "name", id(implementation)))
+
+
 class TrainStep:
     """One full-batch gradient-descent step on ``model`` with ``implementation``'s loss.
 
     Calling it returns ``(loss, grad_weights, grad_bias, summaries)``, all computed
-    before the update, and updates the model's variables in place. With
-    ``compile=True`` the step runs as a ``tf.function``. An implementation that cannot
-    be traced (Python side effects, variables created on every call) makes the step fall
-    back to eager execution, with one warning.
+    before the update, and updates the model's variables in place. ``summaries`` is the
+    float32 vector (min, mean, max of dL/dW, then of |dL/dW|), reduced inside the step
+    so that only six numbers leave it.
+
+    ``compile=False`` runs eagerly. Otherwise the step starts as a ``tf.function``,
+    compiled with XLA when ``jit_compile`` is True, and falls back as the module
+    docstring describes. ``mode`` is the mode of the next call.
     """
 
-    def __init__(self, implementation, model, learning_rate, compile=True):
+    def __init__(self, implementation, model, learning_rate, compile=True, jit_compile=False):
         self.implementation = implementation
         self.model = model
         self.learning_rate = float(learning_rate)
         self.loss_fn = implementation.loss
-        self.compiled = compile
-        self._compiled_step = tf.function(self._step, reduce_retracing=True) if compile else None
+        if not compile:
+            self.mode = EAGER
+        else:
+            self.mode = XLA if jit_compile else GRAPH
+        self._functions = {
+            XLA: tf.function(self._step, jit_compile=True, reduce_retracing=True),
+            GRAPH: tf.function(self._step, reduce_retracing=True),
+            EAGER: self._step,
+        }
+
+    @property
+    def compiled(self):
+        """True while the step runs as a ``tf.function``, with or without XLA."""
+        return self.mode != EAGER
 
     def _step(self, x, labels):
+        # Forward pass and loss, through the implementation's own functions.
         with tf.GradientTape() as tape:
             probs = self.model(x)  # (n_classes, n_examples)
             loss = self.loss_fn(labels, probs)
 
+        # Gradients.
         variables = [self.model.weights, self.model.bias]
         grad_w, grad_b = tape.gradient(loss, variables)
         if grad_w is None or grad_b is None:
@@ -97,25 +159,82 @@ class TrainStep:
                 "and compute with TensorFlow ops, not NumPy"
             )
 
+        # Update, then return what was measured before it.
         self.model.weights.assign_sub(self.learning_rate * grad_w)
         self.model.bias.assign_sub(self.learning_rate * grad_b)
         return loss, grad_w, grad_b, _summaries(grad_w)
 
     def __call__(self, x, labels):
-        if self._compiled_step is not None:
+        failures = []
+        while True:
             try:
-                return self._compiled_step(x, labels)
-            except (NotImplementedError, TrainingError):
+                result = self._run(x, labels)
+            except TrainingError:
                 raise
-            except Exception as error:  # tracing can fail in many ways on student code
-                LOGGER.warning(
-                    "The training step could not be compiled with tf.function (%s: %s); "
-                    "running it eagerly instead, which is slower but gives the same numbers.",
-                    type(error).__name__, str(error).splitlines()[0] if str(error) else "",
-                )
-                self._compiled_step = None
-                self.compiled = False
-        return self._step(x, labels)
+            except Exception as error:  # tracing and compiling fail in many ways on student code
+                if self.mode == EAGER:
+                    raise
+                failures.append(error)
+                self.mode = MODES[MODES.index(self.mode) + 1]
+                continue
+            # Only now is it known that the slower mode works, so the message is true.
+            if failures:
+                self._log_fallback(failures[-1])
+            return result
+
+    def _run(self, x, labels):
+        if self.mode == EAGER:
+            return self._step(x, labels)
+        # Each TrainStep traces its own tf.function once, but TensorFlow counts the traces
+        # of all of them together and warns about "excessive retracing". That warning is
+        # not about the implementation, so it is muted while a compiled step runs.
+        tf_logger = tf.get_logger()
+        level = tf_logger.level
+        tf_logger.setLevel(logging.ERROR)
+        try:
+            return self._functions[self.mode](x, labels)
+        finally:
+            tf_logger.setLevel(level)
+
+    def _log_fallback(self, error):
+        key = (_implementation_key(self.implementation), self.mode)
+        if key in _LOGGED_FALLBACKS:
+            return
+        _LOGGED_FALLBACKS.add(key)
+        name = getattr(self.implementation, "name", "the implementation")
+        if self.mode == GRAPH:
+            LOGGER.warning(
+                "The training step of %s could not be compiled with XLA (%s); it runs as a "
+                "tf.function without XLA instead, with the same numbers to float32 rounding.",
+                name, describe_error(error),
+            )
+        else:
+            LOGGER.warning(
+                "The training step of %s could not be compiled with tf.function (%s); it runs "
+                "eagerly instead, which is slower but gives the same numbers to float32 rounding.",
+                name, describe_error(error),
+            )
+
+
+def describe_error(error):
+    """Return one line for a tracing or compiling error: its message and innermost frame.
+
+    An error raised inside a traced function reads "in user code:", then the frames,
+    then the original message on the last line. An XLA error starts with the message
+    and lists the frames after it. Both become ``Type: message at File "...", line N``.
+    """
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    message = lines[-1] if lines[0] == "in user code:" else lines[0]
+    # Drop attribute lists such as "[_XlaMustCompile=true,config_proto=...]" from graph names.
+    message = re.sub(r"\[[^\]]*=[^\]]*\]", "", message)
+    if not message.startswith(type(error).__name__):
+        message = f"{type(error).__name__}: {message}"
+    if len(message) > 200:
+        message = message[:200] + "..."
+    frames = [line.rstrip(" *") for line in lines if line.startswith("File ")]
+    return f"{message} at {frames[-1]}" if frames else message
 
 
 def build_model(implementation, initializer, x, seed, n_classes=10):
@@ -133,8 +252,13 @@ def build_model(implementation, initializer, x, seed, n_classes=10):
     return model
 
 
+def use_xla(n_examples, epochs):
+    """Return whether XLA pays for its compile time over ``epochs`` steps on ``n_examples``."""
+    return n_examples * epochs >= XLA_MIN_EXAMPLE_STEPS
+
+
 def train(implementation, x, labels, *, initializer, epochs=10, learning_rate=0.1, seed=4,
-          compile=True, on_epoch=None):
+          compile=True, jit_compile=None, on_epoch=None):
     """Train a fresh model for ``epochs`` full-batch steps and return its TrainingRun.
 
     Args:
@@ -142,14 +266,19 @@ def train(implementation, x, labels, *, initializer, epochs=10, learning_rate=0.
         x: float32 inputs of shape ``(n_features, n_examples)``.
         labels: integer labels of shape ``(n_examples,)``.
         initializer: ``"uniform"`` or ``"normal"``, passed to the model.
+        compile: False runs every step eagerly.
+        jit_compile: True or False forces XLA on or off; None lets ``use_xla`` decide
+            from the number of examples and epochs.
         on_epoch: optional callable receiving each EpochStats as it is measured.
 
     Raises TrainingError when the loss or the gradients stop being finite.
     """
     x = tf.convert_to_tensor(x, dtype=tf.float32)
     labels = tf.convert_to_tensor(labels, dtype=tf.int32)
+    if jit_compile is None:
+        jit_compile = use_xla(int(x.shape[1]), epochs)
     model = build_model(implementation, initializer, x, seed)
-    step = TrainStep(implementation, model, learning_rate, compile=compile)
+    step = TrainStep(implementation, model, learning_rate, compile=compile, jit_compile=jit_compile)
     run = TrainingRun(init=initializer, learning_rate=float(learning_rate), seed=seed, model=model)
 
     for epoch in range(1, epochs + 1):
@@ -167,4 +296,5 @@ def train(implementation, x, labels, *, initializer, epochs=10, learning_rate=0.
             on_epoch(stats)
 
     run.compiled = step.compiled
+    run.mode = step.mode
     return run
