@@ -39,6 +39,10 @@ N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 N_CLASSES = 10
 
 BUNDLED_ENV = "LAB_BUNDLED_MNIST"
+
+# Seed of the draw that picks ``samples=N`` examples; fixed so every student gets the
+# same subset whatever --seed they pass for the weights.
+SAMPLE_SEED = 0
 SPLITS = ("train", "test")
 
 # IDX magic numbers: two zero bytes, the element type (0x08 = uint8), the number of dimensions.
@@ -108,9 +112,12 @@ def load_dataset(source="bundled", path=None, samples=None, split=None):
     """Load MNIST from ``source`` (or from ``path`` when given) as a Dataset.
 
     ``split`` is ``"train"``, ``"test"`` or None. None means the training split where
-    the source has one, else the test split. ``samples=N`` keeps the first N examples,
-    so the same N always gives the same examples. Raises DataError for any problem
-    with the data or the arguments.
+    the source has one, else the test split. ``samples=N`` keeps N examples drawn
+    without replacement by a generator seeded with SAMPLE_SEED, in their original
+    order, so the same N always gives the same examples. A random draw, not the first
+    N, because files may be sorted by label: the bundled digits are 500 zeros, then
+    500 ones, and so on. Raises DataError for any problem with the data or the
+    arguments.
     """
     _check_samples_type(samples)
     if split is not None and split not in SPLITS:
@@ -195,8 +202,16 @@ def _check_samples_type(samples):
         raise DataError(f"samples={samples} is invalid; ask for at least 1 example")
 
 
+def select_samples(n_available, samples):
+    """Return the sorted indices of ``samples`` examples out of ``n_available``, seeded."""
+    if samples >= n_available:
+        return np.arange(n_available)
+    generator = np.random.default_rng(SAMPLE_SEED)
+    return np.sort(generator.choice(n_available, size=samples, replace=False))
+
+
 def _make_dataset(images, labels, where, samples, *, source, split, origin):
-    """Check images and labels, keep the first ``samples`` and scale pixels to [0, 1].
+    """Check images and labels, keep ``samples`` of them and scale pixels to [0, 1].
 
     ``where`` is a pair of descriptions (images file, labels file) used in messages.
     """
@@ -219,8 +234,9 @@ def _make_dataset(images, labels, where, samples, *, source, split, origin):
                 f"samples={samples:,} is more than the {n_available:,} examples in "
                 f"{images_where}; ask for at most {n_available:,}"
             )
-        images = images[:samples]
-        labels = labels[:samples]
+        keep = select_samples(n_available, samples)
+        images = images[keep]
+        labels = labels[keep]
 
     # (n_examples, 784) rows become (784, n_examples) columns, copied to C order.
     x = np.ascontiguousarray(images.T, dtype=np.float32)

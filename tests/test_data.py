@@ -233,11 +233,24 @@ def test_bundled_override_missing_names_variable(tmp_path, monkeypatch):
 # --- Arguments -----------------------------------------------------------------------
 
 
-def test_load_dataset_samples_keeps_first_n(bundled):
+def test_load_dataset_samples_is_a_seeded_subset(bundled):
     subset = load_dataset(samples=100)
+    keep = np.sort(np.random.default_rng(data.SAMPLE_SEED).choice(5000, size=100, replace=False))
     assert subset.x.shape == (784, 100)
-    np.testing.assert_array_equal(subset.x, bundled.x[:, :100])
-    np.testing.assert_array_equal(subset.labels, bundled.labels[:100])
+    np.testing.assert_array_equal(subset.x, bundled.x[:, keep])
+    np.testing.assert_array_equal(subset.labels, bundled.labels[keep])
+
+
+def test_load_dataset_samples_covers_every_class():
+    # The bundled file is sorted by label, so the first 1,000 digits hold only 0 and 1.
+    labels = load_dataset(samples=1000).labels
+    assert set(labels.tolist()) == set(range(10))
+
+
+def test_load_dataset_samples_repeatable():
+    first = load_dataset(samples=300)
+    second = load_dataset(samples=300)
+    np.testing.assert_array_equal(first.labels, second.labels)
 
 
 def test_load_dataset_samples_all(bundled):
@@ -318,7 +331,7 @@ def test_load_dataset_keras_test_split(fake_keras):
     dataset = load_dataset("keras", split="test", samples=4)
     assert dataset.x.shape == (784, 4)
     assert dataset.split == "test"
-    np.testing.assert_array_equal(dataset.labels, labels[:4])
+    np.testing.assert_array_equal(dataset.labels, labels[data.select_samples(len(labels), 4)])
 
 
 def test_load_dataset_keras_describe(fake_keras, keras_home):
@@ -800,7 +813,8 @@ def test_load_dataset_idx_samples(tmp_path, idx_digits):
     images, labels = idx_digits["train"]
     write_idx_split(tmp_path, "train", images, labels)
     dataset = load_dataset(path=tmp_path, samples=5)
-    np.testing.assert_allclose(dataset.x, reference_x(images[:5]), rtol=0, atol=PIXEL_TOLERANCE)
+    keep = data.select_samples(len(images), 5)
+    np.testing.assert_allclose(dataset.x, reference_x(images[keep]), rtol=0, atol=PIXEL_TOLERANCE)
 
 
 def test_load_dataset_idx_samples_over_available(tmp_path, idx_digits):

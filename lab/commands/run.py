@@ -61,7 +61,7 @@ def add_parser(subparsers):
                         help="read MNIST from a Keras-style mnist.npz or a folder of IDX files "
                         "instead of --dataset")
     parser.add_argument("--samples", type=positive_int, metavar="N",
-                        help="use only the first N examples (default: all)")
+                        help="use N examples drawn with a fixed seed, the same ones every run (default: all)")
     parser.add_argument("--epochs", type=positive_int, default=10, metavar="N",
                         help="full-batch gradient-descent steps per run (default: 10)")
     parser.add_argument("--lr", type=learning_rate, default=0.1, metavar="F",
