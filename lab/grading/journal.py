@@ -11,8 +11,9 @@ The batch grader loads it with ``-p lab.grading.journal`` next to the lab's own 
   (node id, name, exercise, points, hidden, bonus) and any collection errors as JSON.
 
 With either option it also lowers two resource limits of the run before any test starts:
-no core dumps, and no file larger than MAX_FILE_BYTES (a student's endless ``print``
-is stopped by SIGXFSZ instead of filling the disk).
+no core dumps, and no file larger than MAX_FILE_BYTES. CPython ignores SIGXFSZ, so a
+write past the limit raises OSError (EFBIG, "File too large"): a student's endless
+``print`` fails its test instead of filling the disk.
 """
 
 import json
