@@ -42,11 +42,11 @@ EAGER = "eager"
 MODES = (XLA, GRAPH, EAGER)
 
 # train() compiles with XLA when epochs * n_examples reaches this many example-steps.
-# XLA compiles a step in about 0.5 to 1 s more than tf.function traces it, and then
-# saves about 0.3 to 0.5 microseconds per example per step (docs/benchmarks.md), so it
-# breaks even near 2 million example-steps: 33 epochs of the 60,000 training digits.
-# NOTE: both numbers were measured on one 2-core machine; the ratio, not the
-# hardware, sets the threshold, and it may be off by a factor of two elsewhere.
+# On a 2-core AMD EPYC with TensorFlow 2.21, XLA's first call took 0.4 to 0.9 s longer
+# than tf.function's, and each later step saved 0.3 to 0.75 microseconds per example
+# (docs/benchmarks.md). XLA breaks even between 0.5 and 3 million example-steps.
+# NOTE: the threshold is the ratio of two measured costs; on other hardware it may be
+# off by a factor of two either way.
 XLA_MIN_EXAMPLE_STEPS = 2_000_000
 
 # (implementation, failed mode) pairs whose fallback has been logged in this process.
@@ -237,6 +237,20 @@ def describe_error(error):
     return f"{message} at {frames[-1]}" if frames else message
 
 
+def to_float32_tensor(x):
+    """Return ``x`` as a float32 tensor, holding at most one extra copy of a NumPy array.
+
+    ``tf.convert_to_tensor`` briefly holds two copies of a NumPy array: with TensorFlow
+    2.21, converting the 180 MiB of 60,000 MNIST digits raised the peak memory by 360 MiB.
+    An op that takes the array directly copies it once.
+    """
+    if isinstance(x, np.ndarray) and x.dtype == np.float32:
+        # NOTE: the single copy is how TensorFlow 2.21's eager op call converts NumPy
+        # inputs, measured, not documented; tests/benchmarks measures the peak.
+        return tf.raw_ops.Identity(input=x)
+    return tf.convert_to_tensor(x, dtype=tf.float32)
+
+
 def build_model(implementation, initializer, x, seed, n_classes=10):
     """Create the implementation's model with a seeded initializer and build it on ``x``."""
     tf.random.set_seed(seed)
@@ -273,7 +287,7 @@ def train(implementation, x, labels, *, initializer, epochs=10, learning_rate=0.
 
     Raises TrainingError when the loss or the gradients stop being finite.
     """
-    x = tf.convert_to_tensor(x, dtype=tf.float32)
+    x = to_float32_tensor(x)
     labels = tf.convert_to_tensor(labels, dtype=tf.int32)
     if jit_compile is None:
         jit_compile = use_xla(int(x.shape[1]), epochs)

@@ -276,6 +276,24 @@ def test_describe_error_traced_error():
     assert describe_error(error) == 'ValueError: something failed at File "/sub/activations.py", line 7, in sigmoid'
 
 
+# --- Inputs -------------------------------------------------------------------------
+
+
+def test_to_float32_tensor_copies_a_float32_array():
+    array = np.arange(12, dtype=np.float32).reshape(3, 4)
+    tensor = training.to_float32_tensor(array)
+    array[:] = -1.0  # the tensor must not share the array's memory
+    assert tensor.dtype == tf.float32
+    np.testing.assert_array_equal(tensor.numpy(), np.arange(12, dtype=np.float32).reshape(3, 4))
+
+
+@pytest.mark.parametrize("value", [np.arange(6, dtype=np.float64).reshape(2, 3), [[0, 1, 2], [3, 4, 5]]])
+def test_to_float32_tensor_converts_other_inputs(value):
+    tensor = training.to_float32_tensor(value)
+    assert tensor.dtype == tf.float32
+    np.testing.assert_array_equal(tensor.numpy(), np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
 # --- Modes and per-epoch stats ------------------------------------------------------
 
 

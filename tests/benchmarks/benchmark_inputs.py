@@ -4,6 +4,7 @@ The benchmarks and the peak-memory subprocess they start both import this module
 both time and measure the same arrays.
 """
 
+import functools
 import os
 import platform
 
@@ -55,6 +56,13 @@ def load_inputs(n_examples):
     x = np.tile(bundled.x, (1, repeats))[:, :n_examples]
     labels = np.tile(bundled.labels, repeats)[:n_examples]
     return np.ascontiguousarray(x), labels, source
+
+
+@functools.lru_cache(maxsize=None)
+def input_tensors(n_examples):
+    """Return ``(x, labels, source)`` with x and labels as tensors, loaded once per size."""
+    x, labels, source = load_inputs(n_examples)
+    return tf.convert_to_tensor(x, dtype=tf.float32), tf.convert_to_tensor(labels, dtype=tf.int32), source
 
 
 def cpu_model():

@@ -5,22 +5,14 @@ terminal summary prints only after a test has recorded something in it, so other
 benchmark files in this folder are not affected.
 """
 
-import functools
 from pathlib import Path
 
 import pytest
-import tensorflow as tf
 
-from benchmark_inputs import load_inputs, machine_facts
+from benchmark_inputs import input_tensors, machine_facts
 
 SUMMARY_KEY = pytest.StashKey[dict]()
-
-
-@functools.lru_cache(maxsize=None)
-def input_tensors(n_examples):
-    """Return ``(x, labels, source)`` as tensors, loaded once per size and session."""
-    x, labels, source = load_inputs(n_examples)
-    return tf.convert_to_tensor(x, dtype=tf.float32), tf.convert_to_tensor(labels, dtype=tf.int32), source
+STEP_BENCHMARKS = "test_train_step.py"
 
 
 def pytest_generate_tests(metafunc):
@@ -29,6 +21,20 @@ def pytest_generate_tests(metafunc):
     if "implementation_spec" in metafunc.fixturenames:
         spec = metafunc.config.getoption("lab_impl", default=None) or "solutions"
         metafunc.parametrize("implementation_spec", [spec], ids=[Path(spec).name or spec])
+
+
+def pytest_collection_modifyitems(config, items):
+    # Run the step benchmarks size by size, so that the rows one table compares run
+    # close together in time on a machine whose load changes. Other files keep their order.
+    slots = [index for index, item in enumerate(items) if item.path.name == STEP_BENCHMARKS]
+    ordered = sorted((items[index] for index in slots), key=_size_of)
+    for index, item in zip(slots, ordered):
+        items[index] = item
+
+
+def _size_of(item):
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("n_examples", 0) if callspec else 0
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ Usage::
 For each size it prints every row's median and minimum time per step, the median per
 example, how many times faster than the classic eager baseline the row is, and how
 many times slower than the two-matrix-product floor. Then it prints the targets: the
-lab's step against the baseline and the floor at 10,000 examples, and its median time
-per example at 60,000 against that at 10,000.
+lab's step against the baseline and the floor at 10,000 examples, and its time per
+example at 60,000 against that at 10,000. Last, it uses the first-call rows to say
+after how many example-steps XLA's longer compile pays for itself.
 """
 
 import json
@@ -39,40 +40,75 @@ def load_rows(path):
 
 def format_table(sizes):
     lines = [
-        "| examples | row | mode | median ms | min ms | median µs/example | x faster than eager | x floor |",
+        "| examples | row | mode | median ms | min ms | median µs/example "
+        "| x faster than eager, median (min) | x floor, median (min) |",
         "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for n_examples in sorted(sizes):
         rows = sizes[n_examples]
-        baseline = rows[BASELINE]["stats"]["median"] if BASELINE in rows else None
-        floor = rows[FLOOR]["stats"]["median"] if FLOOR in rows else None
+        baseline = rows[BASELINE]["stats"] if BASELINE in rows else None
+        floor = rows[FLOOR]["stats"] if FLOOR in rows else None
         for name in sorted(rows, key=lambda row: ROW_ORDER.index(row) if row in ROW_ORDER else len(ROW_ORDER)):
             stats = rows[name]["stats"]
             extra = rows[name].get("extra_info", {})
-            median = stats["median"]
-            faster = f"{baseline / median:.2f}" if baseline else ""
-            of_floor = f"{median / floor:.2f}" if floor else ""
+            faster = ratio(baseline, stats) if baseline else ""
+            of_floor = ratio(stats, floor) if floor else ""
             label = f"{n_examples:,} ({extra.get('source', '?')})"
             lines.append(
-                f"| {label} | {name} | {extra.get('mode', '')} | {median * 1e3:.2f} | {stats['min'] * 1e3:.2f} | "
-                f"{median / n_examples * 1e6:.3f} | {faster} | {of_floor} |"
+                f"| {label} | {name} | {extra.get('mode', '')} | {stats['median'] * 1e3:.2f} | "
+                f"{stats['min'] * 1e3:.2f} | {stats['median'] / n_examples * 1e6:.3f} | {faster} | {of_floor} |"
             )
+    return lines
+
+
+def ratio(numerator, denominator):
+    """Return "a (b)": the ratio of the medians, then of the minimums."""
+    return (f"{numerator['median'] / denominator['median']:.2f} "
+            f"({numerator['min'] / denominator['min']:.2f})")
+
+
+def load_first_calls(report):
+    """Return {mode: median seconds} of the first-call rows, or {} when they did not run."""
+    first_calls = {}
+    for benchmark in report["benchmarks"]:
+        if (benchmark.get("group") or "").startswith("first-call-"):
+            first_calls[benchmark["extra_info"].get("mode")] = benchmark["stats"]["median"]
+    return first_calls
+
+
+def format_break_even(sizes, first_calls):
+    """Return lines saying after how many example-steps XLA's longer first call pays off."""
+    if not {"graph", "xla"} <= set(first_calls):
+        return []
+    extra = first_calls["xla"] - first_calls["graph"]
+    lines = [f"- XLA's first call takes {extra:.2f} s longer than tf.function's."]
+    for n_examples in sorted(sizes):
+        rows = sizes[n_examples]
+        if LAB not in rows or "lab_xla" not in rows or rows[LAB]["extra_info"].get("mode") != "graph":
+            continue
+        saving = (rows[LAB]["stats"]["median"] - rows["lab_xla"]["stats"]["median"]) / n_examples
+        if saving <= 0:
+            lines.append(f"- {n_examples:,} examples: XLA saves nothing per step, so it never pays off.")
+        else:
+            lines.append(f"- {n_examples:,} examples: XLA saves {saving * 1e6:.3f} µs per example per step "
+                         f"and pays off after {extra / saving / 1e6:.1f} million example-steps.")
     return lines
 
 
 def format_targets(sizes):
     lines = []
     at_10k = sizes.get(10_000, {})
-    if {BASELINE, LAB, FLOOR} <= set(at_10k):
-        lab = at_10k[LAB]["stats"]["median"]
-        lines.append(f"- 10,000 examples: the lab's step is {at_10k[BASELINE]['stats']['median'] / lab:.2f}x "
-                     f"faster than the eager baseline (target >= 3) and takes "
-                     f"{lab / at_10k[FLOOR]['stats']['median']:.2f}x the two-matmul floor (target <= 2).")
-    if LAB in sizes.get(10_000, {}) and LAB in sizes.get(60_000, {}):
-        per_10k = sizes[10_000][LAB]["stats"]["median"] / 10_000
-        per_60k = sizes[60_000][LAB]["stats"]["median"] / 60_000
-        lines.append(f"- per example, the lab's step at 60,000 takes {per_60k / per_10k:.2f}x its time at "
-                     f"10,000 (target <= 1.3).")
+    for row in (LAB, "lab_xla"):
+        if {BASELINE, row, FLOOR} <= set(at_10k):
+            stats = at_10k[row]["stats"]
+            lines.append(f"- 10,000 examples, {row}: {ratio(at_10k[BASELINE]['stats'], stats)}x faster than "
+                         f"the eager baseline (target >= 3), {ratio(stats, at_10k[FLOOR]['stats'])}x the "
+                         f"two-matmul floor (target <= 2); medians, then minimums in brackets.")
+        if row in sizes.get(10_000, {}) and row in sizes.get(60_000, {}):
+            per_10k = {key: sizes[10_000][row]["stats"][key] / 10_000 for key in ("median", "min")}
+            per_60k = {key: sizes[60_000][row]["stats"][key] / 60_000 for key in ("median", "min")}
+            lines.append(f"- per example, {row} at 60,000 takes {ratio(per_60k, per_10k)}x its time at "
+                         f"10,000 (target <= 1.3).")
     return lines
 
 
@@ -95,6 +131,7 @@ def main(argv):
     print("\n".join(format_table(sizes)))
     print()
     print("\n".join(format_targets(sizes)))
+    print("\n".join(format_break_even(sizes, load_first_calls(report))))
     return 0
 
 

@@ -20,14 +20,13 @@ read from the table, never asserted here: timings depend on the machine and its 
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmark_inputs import SIZES, source_of
+import peak_memory
+from benchmark_inputs import SIZES, input_tensors, source_of
 from lab import classic
 from lab.implementation import find_unwritten, load_implementation
 from lab.training import EAGER, GRAPH, XLA, TrainStep, build_model, use_xla
@@ -38,12 +37,15 @@ INITIALIZER = "normal"  # a frozen uniform model costs the same per step
 SEED = 4
 
 # Timed rounds per size; the 60,000-example step takes about 0.1 s on 2 cores.
-ROUNDS = {5_000: 30, 10_000: 20, 60_000: 10}
+ROUNDS = {5_000: 50, 10_000: 40, 60_000: 15}
 WARMUP_ROUNDS = 3
+
+# The first call of a step traces it; XLA also compiles it. Timed on the bundled digits.
+FIRST_CALL_EXAMPLES = 5_000
+FIRST_CALL_ROUNDS = 5
 
 MEMORY_EXAMPLES = 60_000
 MEMORY_BUDGET_ABOVE_INPUTS = 300 * 2**20  # bytes allowed above idle, besides the inputs
-PEAK_MEMORY_SCRIPT = Path(__file__).resolve().parent / "peak_memory.py"
 
 def size_id(n_examples):
     """Return the row id of a size: the number, plus "-tiled" for repeated bundled digits."""
@@ -125,6 +127,26 @@ def test_impl(benchmark, step_inputs, n_examples, implementation_spec):
     benchmark.extra_info["implementation"] = str(implementation.path)
 
 
+@pytest.mark.parametrize("mode", [GRAPH, XLA])
+def test_first_call(benchmark, solutions, mode):
+    """Time a fresh step's first call, which traces it and, with XLA, compiles it."""
+    x, labels, source = input_tensors(FIRST_CALL_EXAMPLES)
+    benchmark.group = f"first-call-{FIRST_CALL_EXAMPLES}"
+    benchmark.extra_info.update({"mode": mode, "source": source, "n_examples": FIRST_CALL_EXAMPLES})
+
+    def fresh_step():
+        model = build_model(solutions, INITIALIZER, x, SEED)
+        step = TrainStep(solutions, model, LEARNING_RATE, jit_compile=mode == XLA)
+        return (step,), {}
+
+    def first_call(step):
+        loss, _, _, summaries = step(x, labels)
+        return float(loss), np.asarray(summaries)
+
+    # One untimed round first, so that TensorFlow's own start-up is not in the timings.
+    benchmark.pedantic(first_call, setup=fresh_step, rounds=FIRST_CALL_ROUNDS, warmup_rounds=1)
+
+
 @by_size
 def test_floor_read_x(benchmark, step_inputs, n_examples):
     x, _ = step_inputs
@@ -163,11 +185,10 @@ def test_floor_two_matmuls_xla(benchmark, step_inputs, n_examples):
 
 def measure_peak(*arguments):
     completed = subprocess.run(
-        [sys.executable, str(PEAK_MEMORY_SCRIPT), *arguments],
-        capture_output=True, text=True, timeout=600, check=False,
+        peak_memory.launch_command(*arguments), capture_output=True, text=True, timeout=600, check=False,
     )
     if completed.returncode != 0:
-        pytest.fail(f"{PEAK_MEMORY_SCRIPT.name} {' '.join(arguments)} exited with "
+        pytest.fail(f"peak_memory.py {' '.join(arguments)} exited with "
                     f"{completed.returncode}: {completed.stderr.strip()[-2000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -186,6 +207,8 @@ def test_peak_memory_of_60000_example_run(benchmark, benchmark_summary):
     benchmark.extra_info.update({
         "idle_peak_bytes": idle["peak_bytes"],
         "run_peak_bytes": run["peak_bytes"],
+        "idle_high_water_bytes": idle["high_water_bytes"],
+        "run_high_water_bytes": run["high_water_bytes"],
         "above_idle_bytes": above_idle,
         "inputs_bytes": run["inputs_bytes"],
         "budget_bytes": budget,
@@ -199,8 +222,11 @@ def test_peak_memory_of_60000_example_run(benchmark, benchmark_summary):
         f"({idle['peak_bytes'] / mib:.0f} MiB); inputs {run['inputs_bytes'] / mib:.0f} MiB, "
         f"budget inputs + 300 MiB = {budget / mib:.0f} MiB",
     ]
+    if idle["high_water_bytes"] and run["high_water_bytes"]:
+        lines.append(f"  check with VmHWM: {(run['high_water_bytes'] - idle['high_water_bytes']) / mib:.0f} MiB "
+                     f"above idle ({idle['high_water_bytes'] / mib:.0f} MiB)")
     previous = idle["peak_bytes"]
     for stage, peak in run["stages"].items():
-        lines.append(f"  peak after {stage:<18} {peak / mib:7.0f} MiB (+{(peak - previous) / mib:.0f})")
+        lines.append(f"  peak after {stage:<18} {peak / mib:7.0f} MiB ({(peak - previous) / mib:+.0f})")
         previous = peak
     benchmark_summary.setdefault("memory", []).extend(lines)
