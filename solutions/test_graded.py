@@ -5,3 +5,8 @@ modules in this folder (or the folder given with ``--impl PATH``).
 """
 
 from lab.graded.test_sigmoid import *  # noqa: F401,F403
+from lab.graded.test_softmax import *  # noqa: F401,F403
+from lab.graded.test_crossentropy import *  # noqa: F401,F403
+from lab.graded.test_model import *  # noqa: F401,F403
+from lab.graded.test_experiment import *  # noqa: F401,F403
+from lab.graded.test_deep import *  # noqa: F401,F403
