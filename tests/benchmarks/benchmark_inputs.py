@@ -80,8 +80,7 @@ def cpu_model():
 def machine_facts():
     """Return the facts a benchmark result depends on, as a flat dict of strings and ints.
 
-    TensorFlow reports 0 threads when it picks the number itself: one intra-op thread
-    per core, and inter-op threads to match.
+    A thread count of 0 is TensorFlow's default, with which it picks the number itself.
     """
     return {
         "cpu": cpu_model(),

@@ -227,6 +227,6 @@ def test_peak_memory_of_60000_example_run(benchmark, benchmark_summary):
                      f"above idle ({idle['high_water_bytes'] / mib:.0f} MiB)")
     previous = idle["peak_bytes"]
     for stage, peak in run["stages"].items():
-        lines.append(f"  peak after {stage:<18} {peak / mib:7.0f} MiB ({(peak - previous) / mib:+.0f})")
+        lines.append(f"  peak after {stage:<18} {peak / mib:7.0f} MiB ({round((peak - previous) / mib):+d})")
         previous = peak
     benchmark_summary.setdefault("memory", []).extend(lines)
