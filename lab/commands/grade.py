@@ -8,31 +8,19 @@ Exit codes: 0 when every submission got a results.json (whatever its score), 1 w
 graded suite itself could not run or a report could not be written, 2 for bad options.
 """
 
-import argparse
 import importlib.util
-import math
 import os
 import signal
 import sys
 from pathlib import Path
 
 from ..cli import UsageError
-from .run import positive_int
+from .arguments import positive_int, positive_seconds
 
 DEFAULT_TIMEOUT = 300.0
 
 # Names of the batch's own files in --out, which a submission folder must not shadow.
 RESERVED_NAMES = {"gradebook.csv", "summary.json"}
-
-
-def seconds(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
 
 
 def available_cpus():
@@ -60,7 +48,7 @@ def add_parser(subparsers):
     parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                         help="submissions graded at the same time (default: the number of "
                         f"CPU cores, {available_cpus()} here)")
-    parser.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help="limit on one submission's whole test run, in seconds; a run "
                         "past it is killed and its unfinished tests score 0 (default: "
                         f"{DEFAULT_TIMEOUT:g}); each test also has its own limit")

@@ -1,45 +1,14 @@
 """``python -m lab run``: reproduce the experiment and explain it."""
 
-import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
 from ..cli import UsageError
+from .arguments import non_negative_int, positive_float, positive_int
 
 DATASETS = ("bundled", "keras")
 INIT_CHOICES = ("uniform", "normal", "both")
-
-
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
-
-
-def learning_rate(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
-    return value
 
 
 def add_parser(subparsers):
@@ -64,7 +33,7 @@ def add_parser(subparsers):
                         help="use N examples drawn with a fixed seed, the same ones every run (default: all)")
     parser.add_argument("--epochs", type=positive_int, default=10, metavar="N",
                         help="full-batch gradient-descent steps per run (default: 10)")
-    parser.add_argument("--lr", type=learning_rate, default=0.1, metavar="F",
+    parser.add_argument("--lr", type=positive_float, default=0.1, metavar="F",
                         help="learning rate (default: 0.1)")
     parser.add_argument("--seed", type=non_negative_int, default=4, metavar="N",
                         help="TensorFlow seed for the initial weights (default: 4)")

@@ -12,9 +12,7 @@ with ``-p lab.commands.watch`` and its ``--lab-exercise`` option keeps only the 
 tests marked with those exercises.
 """
 
-import argparse
 import json
-import math
 import re
 import subprocess
 import sys
@@ -23,6 +21,7 @@ import time
 from pathlib import Path
 
 from ..cli import UsageError
+from .arguments import positive_seconds
 
 # The watcher itself only reads files; TensorFlow is imported by the pytest subprocess.
 USES_TENSORFLOW = False
@@ -40,16 +39,6 @@ STOP_TIMEOUT = 5.0
 
 # A score line of the graded suite's table, such as "softmax  4/6" or "total  9/20".
 SCORE_LINE = re.compile(r"^\S+\s+\d+(\.\d+)?/\d+(\.\d+)?(\s|$)")
-
-
-def positive_seconds(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
 
 
 def add_parser(subparsers):

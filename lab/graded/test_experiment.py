@@ -8,7 +8,6 @@ and model are all the student's.
 
 import math
 
-import numpy as np
 import pytest
 
 from lab.grading.checks import GradedFailure, check
