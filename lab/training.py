@@ -243,7 +243,9 @@ def to_float32_tensor(x):
 
     ``tf.convert_to_tensor`` briefly holds two copies of a NumPy array: with TensorFlow
     2.21, converting the 180 MiB of 60,000 MNIST digits raised the peak memory by 360 MiB.
-    An op that takes the array directly copies it once.
+    An op that takes the array directly copies it once, or not at all: TensorFlow may
+    then share the array's memory, which it does for some arrays and not others. So do
+    not modify ``x`` after the call.
     """
     if isinstance(x, np.ndarray) and x.dtype == np.float32:
         # NOTE: the single copy is how TensorFlow 2.21's eager op call converts NumPy
