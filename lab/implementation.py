@@ -154,6 +154,14 @@ def _import_submodule(implementation, name):
         raise ImplementationError(
             f"syntax error at {where}: {error.msg}", module=name
         ) from error
+    except SystemExit as error:
+        # sys.exit() in a student's module would end the whole run without a word.
+        sys.modules.pop(qualified, None)
+        raise ImplementationError(
+            f"{file} called sys.exit({error.code!r}) while being imported; remove that "
+            f"call, because a module of the exercises must only define functions",
+            module=name,
+        ) from None
     except Exception as error:  # a student's module may raise anything at import
         sys.modules.pop(qualified, None)
         where = _innermost_frame_in(error, implementation.path) or str(file)

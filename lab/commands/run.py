@@ -87,6 +87,10 @@ def check_output_path(path):
         return
     if path.is_dir():
         raise UsageError(f"--json {path} is a folder; give a file path such as {path / 'results.json'}")
+    if path.exists() and not path.is_file():
+        # The JSON is written to a temporary file that replaces the target, which
+        # would replace a device or a pipe with a regular file.
+        raise UsageError(f"--json {path} is not a regular file; give the path of a new or existing file")
     if not path.parent.exists():
         raise UsageError(f"--json {path}: folder {path.parent} does not exist; create it first")
 
@@ -133,7 +137,9 @@ def run(args):
                                 learning_rate=args.lr, seed=args.seed, on_epoch=on_epoch)
     except TrainingError as error:
         raise UsageError(f"training {implementation.name} failed: {error}") from None
-    except Exception as error:
+    except (Exception, SystemExit) as error:
+        # SystemExit too: sys.exit() in a student's function would otherwise end the
+        # run silently, with whatever exit code it passed.
         if implementation.name == "solutions":
             raise
         raise UsageError(describe_failure(error, implementation)) from None

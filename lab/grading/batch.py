@@ -18,7 +18,7 @@ import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .gradescope import write_results, write_text_atomically
@@ -39,7 +39,6 @@ RESULTS_FILE = "results.json"
 # Lines of a crashed run's output quoted in its report.
 CRASH_OUTPUT_LINES = 15
 
-_RESULT_FIELDS = {item.name for item in fields(GradeResult)}
 
 
 class SuiteError(Exception):
@@ -229,7 +228,7 @@ def report_from_outcome(name, tests, outcome, timeout, *, ignored=(), prefixes=(
     for test in tests:
         event = recorded.get(test.nodeid)
         if event is not None:
-            result = GradeResult(**{key: value for key, value in event.items() if key in _RESULT_FIELDS})
+            result = _result_from_event(test, event)
             result.message = _strip_prefixes(result.message, prefixes)
         elif status == GRADED:
             result = _zero(test, "not run", "not run: pytest reported no result for this test")
@@ -273,6 +272,21 @@ def _running_message(status, cause, timeout):
     return (
         f"the test process {cause} while this test was running, so the run stopped; look "
         f"for os._exit or other code that ends the interpreter"
+    )
+
+
+def _result_from_event(test, event):
+    """Return the GradeResult of a journal event, trusting only its status and message.
+
+    The journal is written by the submission's own process, which the submission's code
+    can write to. So the points, exercise and flags come from the lab's collected test,
+    and a test scores its points only when its status is "passed".
+    """
+    status = str(event.get("status", "failed"))
+    return GradeResult(
+        nodeid=test.nodeid, name=test.name, exercise=test.exercise, points=test.points,
+        score=test.points if status == "passed" else 0.0, status=status,
+        message=str(event.get("message", "")), hidden=test.hidden, bonus=test.bonus,
     )
 
 

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import lab
+from lab import graded
 
-GRADED_PACKAGE = "lab.graded"
+GRADED_MODULES = graded.MODULES
 GRADED_FOLDER = Path(lab.__file__).resolve().parent / "graded"
 LAB_PARENT = Path(lab.__file__).resolve().parent.parent
 
@@ -147,7 +148,7 @@ def pytest_command(layout, *, extra_tests, arguments):
     ]
     for plugin in PLUGINS:
         command += ["-p", plugin]
-    command += ["--pyargs", GRADED_PACKAGE]
+    command += ["--pyargs", *GRADED_MODULES]
     if extra_tests:
         command.append(str(layout.extra_tests))
     return command + list(arguments)
