@@ -212,7 +212,8 @@ class TrainStep:
         else:
             LOGGER.warning(
                 "The training step of %s could not be compiled with tf.function (%s); it runs "
-                "eagerly instead, which is slower but gives the same numbers to float32 rounding.",
+                "eagerly instead, which is slower. Code that tf.function rejects, such as "
+                "variables created on every call, may also train differently: check the loss.",
                 name, describe_error(error),
             )
 
