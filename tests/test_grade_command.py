@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from lab import graded
 from lab.grading.batch import CRASHED, GRADED, TIMED_OUT, GradedTest, report_from_outcome
 from lab.grading.runner import RunOutcome
 from lab.grading.submissions import COPIED_FILES, SubmissionError, copy_submission, submission_name
@@ -228,7 +229,7 @@ def write_submissions(root, marker):
 def direct_results(folder, destination):
     """Start the lab's plugin on ``folder`` without the batch grader; return the process."""
     return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pyargs", "lab.graded",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pyargs", *graded.MODULES,
          "--impl", str(folder), "--results-json", str(destination)],
         cwd=destination.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -476,11 +477,11 @@ def test_grade_exit_at_import_scores_zero(batch):
 
 @pytest.mark.parametrize("name", ["busy_loop", "exit_in_predict"])
 def test_grade_stopped_run_scores_finished_tests(batch, name):
-    """The loss's tests run before the code that never returns: their points count."""
+    """The sigmoid's tests run before the code that never returns: their points count."""
     tests = batch["results"][name]["tests"]
-    crossentropy = [test for test in tests if test["number"] == "crossentropy"]
-    assert crossentropy
-    assert all(test["status"] == "passed" for test in crossentropy)
+    sigmoid = [test for test in tests if test["number"] == "sigmoid"]
+    assert sigmoid
+    assert all(test["status"] == "passed" for test in sigmoid)
 
 
 @pytest.mark.parametrize("name", sorted(INVALID_REASONS))
@@ -843,6 +844,19 @@ def test_report_from_outcome_scores_are_points():
     outcome = RunOutcome(events=events + [{"event": "finish", "exitstatus": 1}], returncode=1)
     report = report_from_outcome("s", tests, outcome, 7)
     assert math.isclose(report.score, 2.0)
+
+
+def test_report_from_outcome_ignores_forged_points():
+    tests = graded_tests(2)
+    forged = dict(result_event(tests[0], True), score=600.0, points=600.0, exercise="deep", bonus=True)
+    failed_claim = dict(result_event(tests[1], False), score=5.0)
+    outcome = RunOutcome(events=[forged, failed_claim, {"event": "finish", "exitstatus": 0}], returncode=0)
+    report = report_from_outcome("s", tests, outcome, 7)
+    assert report.results[0].score == tests[0].points
+    assert report.results[0].exercise == tests[0].exercise
+    assert report.results[0].bonus == tests[0].bonus
+    assert report.results[1].score == 0.0
+    assert math.isclose(report.score, tests[0].points)
 
 
 def test_grade_broken_extra_tests_exit_2(one_submission, tmp_path):
