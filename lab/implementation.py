@@ -186,7 +186,7 @@ def find_unwritten(implementation):
     """Return the names of exercise functions that still raise NotImplementedError.
 
     Each function is called once on a tiny input. Other errors are left to the graded
-    tests, which say what is wrong.
+    tests, which report what is wrong.
     """
     import tensorflow as tf
 
@@ -219,7 +219,7 @@ def unwritten_among(probes):
         except NotImplementedError as error:
             if _innermost_function(error) == name.rsplit(".", 1)[-1]:
                 unwritten.append(name)
-        except Exception:  # wrong, but written: the graded tests say what is wrong
+        except Exception:  # wrong, but written: the graded tests report what is wrong
             pass
     return unwritten
 
@@ -241,7 +241,7 @@ def _probe_predict(implementation):
 
 
 def describe_failure(error, implementation):
-    """Return one line that says where in ``implementation`` an error was raised."""
+    """Return a one-line message naming where in ``implementation`` an error was raised."""
     where = _innermost_frame_in(error, implementation.path)
     place = f" at {where}" if where else ""
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""

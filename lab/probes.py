@@ -112,7 +112,7 @@ def chain_rule_factors(implementation, model, x, labels, batch_size=8):
 
     # Each Jacobian has shape output.shape + input.shape. tape.jacobian traces a new
     # vectorized function per call, and TensorFlow warns about that retracing; the
-    # warning says nothing about the student's code, so it is muted here.
+    # warning is not about the student's code, so it is muted here.
     tf_logger = tf.get_logger()
     level = tf_logger.level
     tf_logger.setLevel("ERROR")

@@ -2,8 +2,8 @@
 
 TensorFlow 2.21 writes several lines to file descriptor 2 during import and device
 discovery (oneDNN notices, "Could not find cuda drivers", a failed ``cuInit`` on
-machines without a GPU) before ``TF_CPP_MIN_LOG_LEVEL`` takes effect. They say
-nothing about the lab, so ``import_tensorflow`` sends that descriptor to /dev/null
+machines without a GPU) before ``TF_CPP_MIN_LOG_LEVEL`` takes effect. They are
+not about the lab, so ``import_tensorflow`` sends that descriptor to /dev/null
 while TensorFlow starts. Python exceptions are unaffected and still reach the user.
 """
 

@@ -1,7 +1,7 @@
 """``python -m lab run`` end to end, as a user runs it, on the bundled and on written data.
 
-Each test starts the command in a subprocess, so it sees exactly what a user sees:
-stdout, stderr and the exit code. No test touches the network.
+Each test starts the command in a subprocess and checks what a user gets: stdout,
+stderr and the exit code. No test touches the network.
 """
 
 import gzip

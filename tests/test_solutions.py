@@ -63,7 +63,7 @@ def test_sigmoid_matches_textbook_form_for_positive_z(z):
     assert grad[0] == pytest.approx(grad_textbook[0], rel=1e-6)
 
 
-def test_sigmoid_gradient_is_tiny_but_not_zero_when_saturated():
+def test_sigmoid_saturated_gradient_nonzero():
     _, grad = sigmoid_and_gradient(sigmoid, [20.0, 50.0])
     assert grad[0] == pytest.approx(math.exp(-20), rel=1e-3)  # about 2.06e-9
     assert grad[1] == pytest.approx(math.exp(-50), rel=1e-3)  # about 1.93e-22

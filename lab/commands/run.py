@@ -19,6 +19,7 @@ def add_parser(subparsers):
         "uniform [0, 1) and standard normal weights, print the loss and gradients per epoch, "
         "trace one example, measure the chain-rule factors and explain what they show.",
     )
+
     parser.add_argument("--impl", default="solutions", metavar="solutions|exercises|PATH",
                         help="implementation to run: the reference solutions, your exercises, "
                         "or a folder holding activations.py, losses.py and model.py (default: solutions)")
@@ -39,6 +40,7 @@ def add_parser(subparsers):
                         help="TensorFlow seed for the initial weights (default: 4)")
     parser.add_argument("--init", choices=INIT_CHOICES, default="both",
                         help="which initializations to train (default: both)")
+
     parser.add_argument("--json", type=Path, metavar="PATH",
                         help="also write the results as JSON to PATH")
     parser.add_argument("--plots", type=Path, metavar="DIR",

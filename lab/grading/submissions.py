@@ -211,7 +211,7 @@ def _check_archive_limits(members):
     """Reject archives with unsafe paths or sizes before any member is decompressed."""
     if len(members) > MAX_ARCHIVE_MEMBERS:
         raise SubmissionError(
-            f"the archive holds {len(members)} entries, more than the limit of "
+            f"the archive contains {len(members)} entries, more than the limit of "
             f"{MAX_ARCHIVE_MEMBERS}; it looks like a zip bomb"
         )
     total = 0
