@@ -129,6 +129,24 @@ def test_load_dataset_bundled_x_is_c_contiguous(bundled):
     assert bundled.x.flags.c_contiguous
 
 
+@pytest.mark.parametrize("samples", [None, 37])
+def test_load_dataset_x_is_aligned_for_tensorflow(samples):
+    # An aligned x becomes a tensor without a copy (lab.training.to_float32_tensor).
+    x = load_dataset(samples=samples).x
+    assert x.ctypes.data % data.ALIGNMENT == 0
+    assert x.flags.writeable
+
+
+@pytest.mark.parametrize("shape", [(1,), (3, 5), (784, 7)])
+def test_aligned_empty(shape):
+    array = data.aligned_empty(shape, np.float32)
+    assert array.shape == shape
+    assert array.dtype == np.float32
+    assert array.flags.c_contiguous
+    assert array.flags.writeable
+    assert array.ctypes.data % data.ALIGNMENT == 0
+
+
 def test_load_dataset_bundled_returns_fresh_arrays():
     first = load_dataset()
     second = load_dataset()

@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 from lab import classic, training
-from lab.data import load_dataset
+from lab.data import aligned_empty, load_dataset
 from lab.implementation import load_implementation
 from lab.training import EAGER, GRAPH, XLA, TrainStep, build_model, describe_error, train
 
@@ -286,6 +286,43 @@ def test_to_float32_tensor_keeps_a_float32_array():
     tensor = training.to_float32_tensor(array)
     assert tensor.dtype == tf.float32
     np.testing.assert_array_equal(tensor.numpy(), np.arange(12, dtype=np.float32).reshape(3, 4))
+
+
+def aligned_array(shape):
+    array = aligned_empty(shape, np.float32)
+    array[...] = np.arange(array.size, dtype=np.float32).reshape(shape)
+    return array
+
+
+def test_to_float32_tensor_shares_an_aligned_array():
+    array = aligned_array((3, 40))
+    tensor = training.to_float32_tensor(array)
+    array[2, 39] = -1.0  # visible through the tensor only if no copy was made
+    assert float(tensor[2, 39]) == -1.0
+    product = tf.matmul(tf.ones((1, 3)), tensor)
+    np.testing.assert_allclose(product.numpy(), np.ones((1, 3), np.float32) @ array)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: aligned_empty((121,), np.float32)[1:].reshape(3, 40),  # data 4 bytes past the boundary
+    lambda: aligned_array((40, 3)).T,  # not C-contiguous
+], ids=["unaligned", "transposed"])
+def test_to_float32_tensor_copies_what_it_cannot_share(make):
+    array = make()
+    array[...] = np.arange(array.size, dtype=np.float32).reshape(array.shape)
+    expected = array.copy()
+    tensor = training.to_float32_tensor(array)
+    array[...] = -1.0  # the tensor is a copy, so it keeps the old values
+    # An unaligned tensor would abort TensorFlow in matmul. This must run and match.
+    np.testing.assert_array_equal(tf.matmul(tensor, tf.ones((tensor.shape[1], 1))).numpy(),
+                                  expected @ np.ones((expected.shape[1], 1), np.float32))
+
+
+def test_to_float32_tensor_copies_a_read_only_array():
+    array = aligned_array((3, 40))
+    array.flags.writeable = False
+    assert not training._shareable(array)
+    np.testing.assert_array_equal(training.to_float32_tensor(array).numpy(), array)
 
 
 @pytest.mark.parametrize("value", [np.arange(6, dtype=np.float64).reshape(2, 3), [[0, 1, 2], [3, 4, 5]]])

@@ -11,7 +11,8 @@ import platform
 import numpy as np
 import tensorflow as tf
 
-from lab.data import keras_cache_present, load_dataset
+from lab.data import aligned_empty, keras_cache_present, load_dataset
+from lab.training import to_float32_tensor
 
 # Examples per benchmarked step: the bundled digits, the classic notebook's sample of
 # 10,000, and the full MNIST training set.
@@ -53,16 +54,21 @@ def load_inputs(n_examples):
         return dataset.x, dataset.labels, source
     bundled = load_dataset()
     repeats = -(-n_examples // bundled.n_examples)
-    x = np.tile(bundled.x, (1, repeats))[:, :n_examples]
+    # Aligned like every Dataset's x, so that to_float32_tensor shares it as it would
+    # share real digits.
+    x = aligned_empty((bundled.x.shape[0], n_examples), np.float32)
+    for start in range(0, n_examples, bundled.n_examples):
+        stop = min(start + bundled.n_examples, n_examples)
+        x[:, start:stop] = bundled.x[:, :stop - start]
     labels = np.tile(bundled.labels, repeats)[:n_examples]
-    return np.ascontiguousarray(x), labels, source
+    return x, labels, source
 
 
 @functools.lru_cache(maxsize=None)
 def input_tensors(n_examples):
     """Return ``(x, labels, source)`` with x and labels as tensors, loaded once per size."""
     x, labels, source = load_inputs(n_examples)
-    return tf.convert_to_tensor(x, dtype=tf.float32), tf.convert_to_tensor(labels, dtype=tf.int32), source
+    return to_float32_tensor(x), tf.convert_to_tensor(labels, dtype=tf.int32), source
 
 
 def cpu_model():

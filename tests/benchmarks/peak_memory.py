@@ -86,7 +86,8 @@ def measure_run(n_examples):
     x_array, labels_array, source = load_inputs(n_examples)
     stages["inputs loaded"] = peak_bytes()
 
-    # As python -m lab run does: the NumPy inputs stay alive next to the tensor.
+    # As python -m lab run does: the tensor shares the aligned NumPy array's memory,
+    # and the array stays alive next to it.
     x = to_float32_tensor(x_array)
     labels = tf.convert_to_tensor(labels_array, dtype=tf.int32)
     stages["inputs converted"] = peak_bytes()
