@@ -13,6 +13,7 @@ import importlib.util
 import re
 import sys
 import types
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,15 +102,11 @@ def load_implementation(spec="solutions"):
     """Return the Implementation for ``solutions``, ``exercises`` or a folder path.
 
     Modules are imported when first used, so a broken ``model.py`` does not stop the
-    activations from being graded. Raises ImplementationError when the folder does not
-    exist or lacks one of the three module files.
+    activations from being graded. Raises ImplementationError when the path does not
+    exist, is a file (a zip file, say) or lacks one of the three module files.
     """
     path = resolve_path(spec)
-    if not path.is_dir():
-        raise ImplementationError(
-            f"implementation folder not found: {path}; pass --impl solutions, "
-            f"--impl exercises or a folder holding {', '.join(m + '.py' for m in REQUIRED)}"
-        )
+    check_folder(path)
     missing = [f"{name}.py" for name in REQUIRED if not (path / f"{name}.py").is_file()]
     if missing:
         raise ImplementationError(
@@ -118,6 +115,26 @@ def load_implementation(spec="solutions"):
         )
     name = spec if str(spec) in NAMED_IMPLEMENTATIONS else str(path)
     return Implementation(name=name, path=path, package=_package_name(path))
+
+
+def check_folder(path):
+    """Raise ImplementationError unless ``path`` is a folder, saying what it is instead."""
+    modules = ", ".join(f"{name}.py" for name in REQUIRED)
+    if path.is_dir():
+        return
+    if path.is_file() and (path.suffix.lower() == ".zip" or zipfile.is_zipfile(path)):
+        raise ImplementationError(
+            f"{path} is a zip file, not a folder; unzip it and pass the folder that contains {modules}"
+        )
+    if path.exists():
+        raise ImplementationError(
+            f"{path} is a file, not a folder; pass --impl solutions, --impl exercises or a "
+            f"folder that contains {modules}"
+        )
+    raise ImplementationError(
+        f"implementation folder not found: {path}; pass --impl solutions, --impl exercises "
+        f"or a folder holding {modules}"
+    )
 
 
 def _package_name(path):

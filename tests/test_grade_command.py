@@ -707,6 +707,14 @@ def test_grade_extra_tests_missing_folder_exit_2(one_submission, tmp_path, capsy
     assert "--extra-tests" in capsys.readouterr().err
 
 
+def test_grade_extra_tests_zip_says_unzip(one_submission, tmp_path, capsys):
+    archive = tmp_path / "instructor.zip"
+    with zipfile.ZipFile(archive, "w") as writer:
+        writer.writestr("test_instructor.py", "def test_nothing():\n    pass\n")
+    assert call_grade(one_submission, "--out", tmp_path / "out", "--extra-tests", archive) == 2
+    assert "is a zip file, not a folder; unzip it" in capsys.readouterr().err
+
+
 def test_grade_extra_tests_without_tests_exit_2(one_submission, tmp_path, capsys):
     (tmp_path / "empty-tests").mkdir()
     assert call_grade(one_submission, "--out", tmp_path / "out", "--extra-tests", tmp_path / "empty-tests") == 2

@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -304,3 +305,13 @@ def test_missing_impl_folder_is_usage_error(pytester):
     result = run_graded(pytester, pytester.path / "no_such_folder", experiment=False)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "implementation folder not found" in result.stderr.str()
+
+
+def test_zip_impl_is_usage_error_saying_unzip(pytester):
+    archive = pytester.path / "submission.zip"
+    with zipfile.ZipFile(archive, "w") as writer:
+        for module in graded_variants.MODULES:
+            writer.write(graded_variants.SOLUTIONS / module, module)
+    result = run_graded(pytester, archive, experiment=False)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"{archive} is a zip file, not a folder; unzip it" in result.stderr.str()

@@ -10,6 +10,8 @@ import math
 import os
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ import pytest
 from lab.data import load_dataset
 
 LN_10 = math.log(10.0)
+SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
 
 
 def run_lab(*args, cwd=None):
@@ -155,3 +158,29 @@ def test_run_unwritten_exercises_exit_2():
 
 def test_run_missing_implementation_folder_exits_2(tmp_path):
     assert_one_line_error(run_lab("--impl", str(tmp_path / "nowhere")), "not found")
+
+
+@pytest.mark.parametrize("dataset", ["bundled", "keras"])
+def test_run_dataset_with_data_exits_2(idx_folder, dataset):
+    completed = run_lab("--dataset", dataset, "--data", str(idx_folder), "--epochs", "1")
+    assert_one_line_error(completed, f"--dataset {dataset}", f"--data {idx_folder}", "give --data alone")
+
+
+def zip_solutions(archive):
+    with zipfile.ZipFile(archive, "w") as writer:
+        for module in ("activations.py", "losses.py", "model.py"):
+            writer.write(SOLUTIONS / module, module)
+    return archive
+
+
+def test_run_zip_implementation_says_unzip(tmp_path):
+    archive = zip_solutions(tmp_path / "submission.zip")
+    completed = run_lab("--impl", str(archive))
+    assert_one_line_error(completed, str(archive), "is a zip file, not a folder", "unzip it")
+
+
+def test_run_plain_file_implementation_says_file(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an implementation\n")
+    completed = run_lab("--impl", str(notes))
+    assert_one_line_error(completed, str(notes), "is a file, not a folder")

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -268,6 +269,15 @@ def test_watch_missing_folder_exits_2(tmp_path):
     completed = run_lab("watch", "--impl", str(tmp_path / "absent"))
     assert completed.returncode == 2
     assert "not found" in completed.stderr
+
+
+def test_watch_zip_file_says_unzip(tmp_path):
+    archive = tmp_path / "submission.zip"
+    with zipfile.ZipFile(archive, "w") as writer:
+        writer.writestr("activations.py", "")
+    completed = run_lab("watch", "--impl", str(archive))
+    assert completed.returncode == 2
+    assert f"{archive} is a zip file, not a folder; unzip it" in completed.stderr
 
 
 def test_watch_rejects_zero_interval():

@@ -117,6 +117,11 @@ def check_out_folder(out, submissions):
 def check_extra_tests(folder):
     if folder is None:
         return
+    if folder.is_file() and folder.suffix.lower() == ".zip":
+        raise UsageError(
+            f"--extra-tests {folder} is a zip file, not a folder; unzip it and give the "
+            f"folder holding the test files"
+        )
     if not folder.is_dir():
         raise UsageError(f"--extra-tests {folder} is not a folder; give the folder holding the test files")
     test_files = [path for pattern in ("test_*.py", "*_test.py") for path in folder.rglob(pattern)]

