@@ -122,6 +122,12 @@ def balanced_subset(x, labels, n_examples):
     random numbers, so the same ``n_examples`` always gives the same examples.
     """
     labels = np.asarray(labels)
+    n_classes = np.unique(labels).size
+    if n_examples < n_classes:
+        raise ValueError(
+            f"requested {n_examples:,} examples, too few to take one from each of the "
+            f"{n_classes} classes; request at least {n_classes}"
+        )
     if n_examples > labels.size:
         raise ValueError(
             f"requested {n_examples:,} examples but the data contains {labels.size:,}; "

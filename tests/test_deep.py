@@ -456,6 +456,16 @@ def test_balanced_subset_rejects_too_many():
         balanced_subset(np.zeros((1, 500)), np.repeat(np.arange(10), 50), 501)
 
 
+def test_balanced_subset_rejects_fewer_than_classes():
+    with pytest.raises(ValueError, match="request at least 10"):
+        balanced_subset(np.zeros((1, 500)), np.repeat(np.arange(10), 50), 9)
+
+
+def test_balanced_subset_one_per_class_at_minimum():
+    _, chosen_labels = balanced_subset(np.zeros((1, 500)), np.repeat(np.arange(10), 50), 10)
+    np.testing.assert_array_equal(np.bincount(chosen_labels, minlength=10), np.ones(10))
+
+
 def test_layer_sizes_hidden_then_classes():
     assert layer_sizes(4, 7) == [7, 7, 7, 10]
 
@@ -592,7 +602,8 @@ def test_depth_command_explains(depth_run):
     (["--init", "lecun"], "invalid choice"),
     (["--width", "0"], "positive integer"),
     (["--epochs", "-1"], "non-negative integer"),
-], ids=["depth", "activation", "init", "width", "epochs"])
+    (["--samples", "7"], "expected at least 10 digits, one of each class, got '7'"),
+], ids=["depth", "activation", "init", "width", "epochs", "samples"])
 def test_depth_command_bad_option_one_line(args, phrase):
     completed = run_depth(*args)
     assert completed.returncode == 2

@@ -25,9 +25,21 @@ def depth_value(text):
     return value
 
 
+def samples_value(text):
+    """Parse --samples: at least one digit of each class, so that every class is in the data."""
+    from ..depth import N_CLASSES
+
+    value = positive_int(text)
+    if value < N_CLASSES:
+        raise argparse.ArgumentTypeError(
+            f"expected at least {N_CLASSES} digits, one of each class, got {text!r}"
+        )
+    return value
+
+
 def add_parser(subparsers):
     from ..depth import (ACTIVATIONS, DEFAULT_DEPTH, DEFAULT_EPOCHS, DEFAULT_SAMPLES, DEFAULT_SEED,
-                         DEFAULT_WIDTH, INITIALIZERS, LEARNING_RATE)
+                         DEFAULT_WIDTH, INITIALIZERS, LEARNING_RATE, N_CLASSES)
 
     parser = subparsers.add_parser(
         "depth",
@@ -58,9 +70,9 @@ def add_parser(subparsers):
                         help=f"full-batch gradient-descent steps per configuration, learning "
                         f"rate {LEARNING_RATE}; 0 measures the gradients only (default: "
                         f"{DEFAULT_EPOCHS})")
-    parser.add_argument("--samples", type=positive_int, default=DEFAULT_SAMPLES, metavar="N",
-                        help=f"number of bundled digits, the same number from each class, at "
-                        f"most 5,000 (default: {DEFAULT_SAMPLES:,})")
+    parser.add_argument("--samples", type=samples_value, default=DEFAULT_SAMPLES, metavar="N",
+                        help=f"number of bundled digits, taken in turn from each class, "
+                        f"from {N_CLASSES} to 5,000 (default: {DEFAULT_SAMPLES:,})")
     parser.add_argument("--seed", type=non_negative_int, default=DEFAULT_SEED, metavar="N",
                         help=f"TensorFlow seed for the initial weights (default: {DEFAULT_SEED})")
     parser.add_argument("--json", type=Path, metavar="PATH",
