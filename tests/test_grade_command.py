@@ -11,6 +11,7 @@ from the lab's own plugin, run directly on the same folder
 
 import csv
 import hashlib
+import io
 import json
 import math
 import os
@@ -19,11 +20,15 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from lab import graded
+from lab.commands.grade import format_progress, format_summary
+from lab.grading import format_points
 from lab.grading.batch import CRASHED, GRADED, TIMED_OUT, GradedTest, report_from_outcome
+from lab.grading.reports import gradebook_text, summary_payload
 from lab.grading.runner import RunOutcome
 from lab.grading.submissions import COPIED_FILES, SubmissionError, copy_submission, submission_name
 
@@ -907,3 +912,55 @@ def test_submission_name_keeps_link_name(tmp_path):
 
 def test_submission_name_of_archive_drops_suffix(tmp_path):
     assert submission_name(tmp_path / "bob.ZIP") == "bob"
+
+
+# -- points in terminal output and human-facing files (no pytest run) ----------------------------
+
+# A third of a point per test: sums such as 2/3 show rounding noise under "%g" (0.666667).
+THIRD = 1 / 3
+
+
+def fractional_batch(passed_counts):
+    """Return (tests, reports): three tests of a third of a point, and one report per count."""
+    tests = [GradedTest(nodeid=f"test_x.py::test_{index}", name=f"test_{index}", exercise="sigmoid",
+                        points=THIRD, hidden=False, bonus=False) for index in range(3)]
+    reports = []
+    for position, passed in enumerate(passed_counts):
+        events = [result_event(test, index < passed) for index, test in enumerate(tests)]
+        outcome = RunOutcome(events=events + [{"event": "finish", "exitstatus": 1}], returncode=1)
+        reports.append(report_from_outcome(f"student{position}", tests, outcome, 7))
+    return tests, reports
+
+
+def test_points_format_at_most_two_decimals():
+    assert [format_points(value) for value in (76 / 3, 8.0, 0.5, 2 * THIRD, 0.1 + 0.2, 0.0)] == [
+        "25.33", "8", "0.5", "0.67", "0.3", "0"]
+
+
+def test_grade_summary_mean_score_two_decimals():
+    tests, reports = fractional_batch([1, 1, 2])  # mean 4/9 = 0.4444 of 1 point
+    summary = summary_payload(reports, tests)
+    lines = format_summary(SimpleNamespace(duration=1.0), summary, 1, Path("out")).splitlines()
+    assert "Mean score 0.44/1." in lines
+
+
+def test_summary_json_mean_score_stays_number():
+    tests, reports = fractional_batch([1, 1, 2])
+    summary = json.loads(json.dumps(summary_payload(reports, tests)))
+    assert math.isclose(summary["mean_score"], 4 / 9, abs_tol=1e-4)
+
+
+def test_grade_progress_line_two_decimals():
+    _, reports = fractional_batch([2])
+    assert "  0.67/1  " in format_progress(reports[0], 1, 1)
+
+
+def test_gradebook_points_two_decimals():
+    tests, reports = fractional_batch([2])
+    row = next(csv.DictReader(io.StringIO(gradebook_text(reports, tests))))
+    assert (row["sigmoid"], row["total"]) == ("0.67", "0.67")
+
+
+def test_results_output_score_two_decimals():
+    _, reports = fractional_batch([2])
+    assert reports[0].output.startswith("Score: 0.67/1.")

@@ -256,6 +256,30 @@ def test_bonus_module_imported_last_stays_bonus(pytester):
     assert rows["bonus"][:2] == (1, 1)
 
 
+def test_score_table_points_two_decimals(pytester):
+    pytester.makepyfile(test_thirds="""
+        import pytest
+
+        pytestmark = pytest.mark.exercise("thirds")
+
+        @pytest.mark.points(1 / 3)
+        def test_thirds_first():
+            pass
+
+        @pytest.mark.points(1 / 3)
+        def test_thirds_second():
+            pass
+
+        @pytest.mark.points(1 / 3)
+        def test_thirds_third():
+            assert False
+    """)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--impl=solutions")
+    score_lines = section(result.outlines, "lab score")
+    assert "thirds  0.67/1" in score_lines
+    assert "total   0.67/1" in score_lines
+
+
 def test_endless_loop_fails_one_named_test(pytester):
     variant = graded_variants.ENDLESS_LOOP
     folder = graded_variants.write_variant(variant, pytester.path / variant.name)

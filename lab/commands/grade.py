@@ -131,25 +131,30 @@ def check_extra_tests(folder):
 
 def format_progress(report, position, total):
     """Return the progress line of one finished submission."""
+    from ..grading import format_points
+
     max_score = sum(result.points for result in report.results if not result.bonus)
-    bonus = f" (+{report.bonus:g} bonus)" if report.bonus else ""
+    bonus = f" (+{format_points(report.bonus)} bonus)" if report.bonus else ""
     note = f": {report.note}" if report.status != "graded" and report.note else ""
     width = len(str(total))
     return (
-        f"[{position:>{width}}/{total}] {report.name}  {report.score:g}/{max_score:g}{bonus}  "
+        f"[{position:>{width}}/{total}] {report.name}  "
+        f"{format_points(report.score)}/{format_points(max_score)}{bonus}  "
         f"{report.execution_time:.1f} s  {report.status}{note}"
     )
 
 
 def format_summary(result, summary, jobs, out):
     """Return the closing lines: counts by status, mean score, hardest tests, files written."""
+    from ..grading import format_points
     from ..grading.reports import hardest_tests
 
     statuses = ", ".join(f"{count} {status}" for status, count in summary["statuses"].items())
     lines = [
         f"Graded {_count(summary['submissions'], 'submission')} "
         f"in {result.duration:.1f} s with {_count(jobs, 'job')}: {statuses}.",
-        f"Mean score {summary['mean_score']:g}/{summary['max_score']:g}.",
+        f"Mean score {format_points(summary['mean_score'])}/"
+        f"{format_points(summary['max_score'])}.",
     ]
     hardest = [f"{test['name']} {test['pass_rate']:.0%}" for test in hardest_tests(summary)
                if test["pass_rate"] < 1.0]

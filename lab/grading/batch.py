@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import format_points
 from .gradescope import write_results, write_text_atomically
 from .plugin import GradeResult
 from .runner import ProcessRegistry, make_layout, remove_layout, run_pytest, signal_name
@@ -329,10 +330,15 @@ def _student_output(status, cause, running_name, results, ignored, outcome, pref
 def _score_line(results):
     core = [result for result in results if not result.bonus]
     bonus = [result for result in results if result.bonus]
-    line = f"Score: {_points(sum(r.score for r in core))}/{_points(sum(r.points for r in core))}"
+    line = f"Score: {_fraction(core)}"
     if bonus:
-        line += f", bonus {_points(sum(r.score for r in bonus))}/{_points(sum(r.points for r in bonus))}"
+        line += f", bonus {_fraction(bonus)}"
     return line + "."
+
+
+def _fraction(results):
+    """Return ``"score/points"`` summed over ``results``."""
+    return f"{format_points(sum(r.score for r in results))}/{format_points(sum(r.points for r in results))}"
 
 
 def _ignored_line(ignored, limit=10):
@@ -343,10 +349,6 @@ def _ignored_line(ignored, limit=10):
         f"graded; these other entries were ignored: "
         f"{shown}{more}."
     )
-
-
-def _points(value):
-    return f"{value:g}"
 
 
 def invalid_report(name, tests, reason, status):

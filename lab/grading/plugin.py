@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from ..hints import EXERCISES, HINTS
+from . import format_points
 
 # Seconds a graded test may run before pytest-timeout fails it, unless the test sets its
 # own ``@pytest.mark.timeout`` or the run sets ``--timeout``. Each graded test does a few
@@ -341,12 +342,8 @@ def score_table(results):
             sum(row[1] for row in bonus), sum(row[2] for row in bonus))
 
 
-def _points(value):
-    return f"{value:g}"
-
-
 def _points_word(value):
-    return f"{value:g} point" if value == 1 else f"{value:g} points"
+    return f"{format_points(value)} point" if value == 1 else f"{format_points(value)} points"
 
 
 def _compact(config):
@@ -418,7 +415,7 @@ def _write_feedback(terminalreporter, results):
         lost = sum(test.points for test in failed)
         possible = sum(test.points for test in tests)
         write(f"{exercise}: {len(failed)} of {len(tests)} tests failed, "
-              f"{_points(lost)} of {_points(possible)} points lost")
+              f"{format_points(lost)} of {format_points(possible)} points lost")
         hint = HINTS.get(exercise)
         if hint is not None:
             write(_indent(hint.render(), "  "))
@@ -435,14 +432,15 @@ def _write_feedback(terminalreporter, results):
 
 def _write_score(terminalreporter, config, results):
     rows, total, max_total, bonus, max_bonus = score_table(results)
-    lines = [(exercise, f"{_points(score)}/{_points(possible)}", "  not started" if not_started else "")
+    lines = [(exercise, f"{format_points(score)}/{format_points(possible)}",
+              "  not started" if not_started else "")
              for exercise, score, possible, not_started, is_bonus in rows if not is_bonus]
-    lines.append(("total", f"{_points(total)}/{_points(max_total)}", ""))
+    lines.append(("total", f"{format_points(total)}/{format_points(max_total)}", ""))
     if max_bonus:
         bonus_rows = [row for row in rows if row[4]]
         note = "  not started" if all(row[3] for row in bonus_rows) else ""
         names = ", ".join(row[0] for row in bonus_rows)
-        lines.append(("bonus", f"{_points(bonus)}/{_points(max_bonus)}", f"{note}  ({names})"))
+        lines.append(("bonus", f"{format_points(bonus)}/{format_points(max_bonus)}", f"{note}  ({names})"))
 
     terminalreporter.ensure_newline()
     terminalreporter.section("lab score", sep="=")

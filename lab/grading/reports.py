@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..hints import EXERCISES
+from . import format_points
 from .gradescope import write_text_atomically
 
 GRADEBOOK_FILE = "gradebook.csv"
@@ -51,9 +52,9 @@ def gradebook_text(reports, tests):
         scores = exercise_scores(report)
         writer.writerow([
             report.name,
-            *(_points(scores[name]) for name, _ in columns),
-            _points(report.score),
-            _points(report.bonus),
+            *(format_points(scores[name]) for name, _ in columns),
+            format_points(report.score),
+            format_points(report.bonus),
             report.status,
             report.note,
         ])
@@ -123,6 +124,3 @@ def hardest_tests(summary, limit=3):
 def _mean(values):
     return round(sum(values) / len(values), 4) if values else 0.0
 
-
-def _points(value):
-    return f"{value:g}"
