@@ -11,6 +11,10 @@ many times slower than the two-matrix-product floor. Then it prints the targets:
 lab's step against the baseline and the floor at 10,000 examples, and its time per
 example at 60,000 against that at 10,000. Last, it uses the first-call rows to say
 after how many example-steps XLA's longer compile pays for itself.
+
+With the rows of ``test_products.py`` in the JSON (run both files in one command), it
+also prints each form of the two matrix products against the baseline, and the
+fastest speed-up over the baseline that any step computing both products could reach.
 """
 
 import json
@@ -25,17 +29,26 @@ ROW_ORDER = ("classic_eager", "lab_eager", "lab", "lab_xla", "impl",
 
 
 def load_rows(path):
-    """Return {n_examples: {row: benchmark dict}} for the groups named ``step-<n>``."""
+    """Return ``(report, sizes, products)``.
+
+    ``sizes`` is {n_examples: {row: benchmark dict}} for the groups named ``step-<n>``,
+    and ``products`` is {n_examples: {test name: benchmark dict}} for ``products-<n>``.
+    """
     with open(path, encoding="utf-8") as file:
         report = json.load(file)
     sizes = {}
+    products = {}
     for benchmark in report["benchmarks"]:
-        match = re.fullmatch(r"step-(\d+)", benchmark.get("group") or "")
+        group = benchmark.get("group") or ""
+        match = re.fullmatch(r"(step|products)-(\d+)", group)
         if match is None:
             continue
-        row = re.sub(r"^test_|\[.*\]$", "", benchmark["name"])
-        sizes.setdefault(int(match.group(1)), {})[row] = benchmark
-    return report, sizes
+        if match.group(1) == "step":
+            row = re.sub(r"^test_|\[.*\]$", "", benchmark["name"])
+            sizes.setdefault(int(match.group(2)), {})[row] = benchmark
+        else:
+            products.setdefault(int(match.group(2)), {})[benchmark["name"]] = benchmark
+    return report, sizes, products
 
 
 def format_table(sizes):
@@ -112,26 +125,68 @@ def format_targets(sizes):
     return lines
 
 
+def format_products(products):
+    """Return a table of the product forms per size and the speed-up they allow at most."""
+    lines = []
+    for n_examples in sorted(products):
+        rows = products[n_examples]
+        baseline = next((row["stats"] for name, row in rows.items() if name.startswith(f"test_{BASELINE}")), None)
+        lines += [
+            f"Products alone, {n_examples:,} examples:",
+            "",
+            "| product | form | mode | median ms | min ms | share of the baseline's median |",
+            "| --- | --- | --- | ---: | ---: | ---: |",
+        ]
+        fastest = {}
+        for name in sorted(rows):
+            match = re.fullmatch(r"test_(forward|backward)\[(.*)-(graph|xla)\]", name)
+            if match is None:
+                continue
+            product, form, mode = match.groups()
+            stats = rows[name]["stats"]
+            share = f"{stats['median'] / baseline['median']:.0%}" if baseline else ""
+            lines.append(f"| {product} | `{form}` | {mode} | {stats['median'] * 1e3:.2f} | "
+                         f"{stats['min'] * 1e3:.2f} | {share} |")
+            if product not in fastest or stats["median"] < fastest[product][1]["median"]:
+                fastest[product] = (f"{form} ({mode})", stats)
+        if baseline is None or set(fastest) != {"forward", "backward"}:
+            continue
+        both = {key: fastest["forward"][1][key] + fastest["backward"][1][key] for key in ("median", "min")}
+        lines += [
+            "",
+            f"- the eager baseline: {baseline['median'] * 1e3:.2f} ms (median), {baseline['min'] * 1e3:.2f} ms (min)",
+            f"- the fastest forward product, {fastest['forward'][0]}, plus the fastest backward product, "
+            f"{fastest['backward'][0]}: {both['median'] * 1e3:.2f} ms (median)",
+            f"- so no step that computes both can be more than {ratio(baseline, both)}x faster than "
+            f"the baseline (medians, then minimums in brackets)",
+        ]
+    return lines
+
+
 def main(argv):
     if len(argv) != 1:
         print("usage: summarize.py BENCHMARK_JSON (from pytest --benchmark-json)", file=sys.stderr)
         return 2
     try:
-        report, sizes = load_rows(argv[0])
+        report, sizes, products = load_rows(argv[0])
     except (OSError, ValueError, KeyError) as error:
         print(f"could not read benchmark results from {argv[0]}: {error}", file=sys.stderr)
         return 2
-    if not sizes:
-        print(f"{argv[0]} has no benchmark groups named step-<n>; run tests/benchmarks/test_train_step.py",
-              file=sys.stderr)
+    if not sizes and not products:
+        print(f"{argv[0]} has no benchmark groups named step-<n> or products-<n>; run "
+              f"tests/benchmarks/test_train_step.py or test_products.py", file=sys.stderr)
         return 2
     machine = report.get("machine_info", {})
     print(f"machine: {machine.get('cpu', {}).get('brand_raw', machine.get('processor', '?'))}, "
           f"python {machine.get('python_version', '?')}")
-    print("\n".join(format_table(sizes)))
-    print()
-    print("\n".join(format_targets(sizes)))
-    print("\n".join(format_break_even(sizes, load_first_calls(report))))
+    if sizes:
+        print("\n".join(format_table(sizes)))
+        print()
+        print("\n".join(format_targets(sizes)))
+        print("\n".join(format_break_even(sizes, load_first_calls(report))))
+    if products:
+        print()
+        print("\n".join(format_products(products)))
     return 0
 
 
