@@ -183,6 +183,32 @@ def test_alternative_correct_implementation_full_marks(pytester, variant):
     assert rows["total"][0] == rows["total"][1]
 
 
+@pytest.mark.parametrize("name, culprit, innocent", [
+    ("loss_sum_not_mean", "sparse_categorical_crossentropy returns", "uniform weights lie in [0, 1)"),
+    ("loss_mean_over_classes", "sparse_categorical_crossentropy returns", "uniform weights lie in [0, 1)"),
+    ("model_uniform_minus_one_to_one", "expected every weight in [0, 1)",
+     "sparse_categorical_crossentropy returns"),
+], ids=["loss_sum", "loss_mean_over_classes", "model_uniform"])
+def test_experiment_advice_names_wrong_function(pytester, name, culprit, innocent):
+    variant = next(variant for variant in MISTAKES if variant.name == name)
+    folder = graded_variants.write_variant(variant, pytester.path / variant.name)
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--pyargs", "lab.graded.test_experiment", f"--impl={folder}"
+    )
+    score, possible, _ = scores(result.outlines)["experiment"]
+    advice = feedback(result.outlines)["experiment"]
+    assert score < possible
+    assert culprit in advice
+    assert innocent not in advice
+
+
+def test_experiment_known_inputs_pass_on_solutions():
+    from lab.graded.test_experiment import likely_causes
+    from lab.implementation import load_implementation
+
+    assert likely_causes(load_implementation("solutions")) == []
+
+
 def test_syntax_error_names_file_and_line(pytester):
     variant = graded_variants.SYNTAX_ERROR
     folder = graded_variants.write_variant(variant, pytester.path / variant.name)
