@@ -45,8 +45,12 @@ def build_parser():
         command_parser = module.add_parser(subparsers)
         # A command that never touches TensorFlow sets USES_TENSORFLOW = False and
         # skips its 5-second import.
+        # A command may also provide check_args(args), which rejects contradictory
+        # options before that import, so a usage error comes back at once.
         command_parser.set_defaults(
-            handler=module.run, uses_tensorflow=getattr(module, "USES_TENSORFLOW", True)
+            handler=module.run,
+            uses_tensorflow=getattr(module, "USES_TENSORFLOW", True),
+            check_args=getattr(module, "check_args", None),
         )
     return parser
 
@@ -57,6 +61,8 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.check_args is not None:
+            args.check_args(args)
         if args.uses_tensorflow:
             import_tensorflow()
         return args.handler(args)

@@ -451,6 +451,18 @@ def test_balanced_subset_keeps_columns_with_labels():
     np.testing.assert_array_equal(labels[chosen_x[0].astype(int)], chosen_labels)
 
 
+@pytest.mark.parametrize("n_examples, balanced", [(300, True), (15, False)])
+def test_depth_json_balanced_flag(n_examples, balanced):
+    from types import SimpleNamespace
+
+    from lab.commands.depth import payload
+
+    args = SimpleNamespace(depth=10, width=64, seed=4, epochs=2)
+    dataset = payload(SimpleNamespace(name="solutions"), args, n_examples, [])["dataset"]
+    assert dataset["n_examples"] == n_examples
+    assert dataset["balanced"] is balanced
+
+
 def test_balanced_subset_rejects_too_many():
     with pytest.raises(ValueError, match="at most 500"):
         balanced_subset(np.zeros((1, 500)), np.repeat(np.arange(10), 50), 501)

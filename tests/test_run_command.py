@@ -166,6 +166,16 @@ def test_run_dataset_with_data_exits_2(idx_folder, dataset):
     assert_one_line_error(completed, f"--dataset {dataset}", f"--data {idx_folder}", "give --data alone")
 
 
+def test_run_dataset_with_data_fails_before_tensorflow():
+    # The conflict is found before the slow TensorFlow import.
+    code = ("import sys; from lab.cli import main; "
+            "status = main(['run', '--dataset', 'keras', '--data', 'mnist.npz']); "
+            "print(status, 'tensorflow' in sys.modules)")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert completed.stdout.split() == ["2", "False"]
+    assert "both choose the data" in completed.stderr
+
+
 def zip_solutions(archive):
     with zipfile.ZipFile(archive, "w") as writer:
         for module in ("activations.py", "losses.py", "model.py"):

@@ -229,11 +229,13 @@ def save_figure(results, args):
 
 
 def payload(implementation, args, n_examples, results):
-    from ..depth import LEARNING_RATE
+    from ..depth import LEARNING_RATE, N_CLASSES
 
+    # Balanced means the same number of digits of every class.
+    balanced = int(n_examples) % N_CLASSES == 0
     return {
         "implementation": implementation.name,
-        "dataset": {"source": "bundled", "n_examples": int(n_examples), "balanced": True},
+        "dataset": {"source": "bundled", "n_examples": int(n_examples), "balanced": balanced},
         "depth": args.depth,
         "width": args.width,
         "seed": args.seed,

@@ -51,6 +51,12 @@ def add_parser(subparsers):
     return parser
 
 
+def check_args(args):
+    """Reject contradictory options before TensorFlow is imported."""
+    check_data_options(args)
+    check_output_path(args.json)
+
+
 def check_data_options(args):
     """Reject --dataset together with --data: each names the examples to train on."""
     if args.dataset is not None and args.data is not None:
@@ -125,8 +131,7 @@ def run(args):
     from ..report import format_saturation, format_trace, heading
     from ..training import TrainingError
 
-    check_data_options(args)
-    check_output_path(args.json)
+    check_args(args)
     prepare_plots_folder(args.plots)
     implementation = load_impl(args.impl)
     dataset = load_data(args)

@@ -227,7 +227,7 @@ def resolve_folder(spec):
     try:
         check_folder(folder)
     except ImplementationError as error:
-        raise UsageError(f"--impl {spec}: {error}") from None
+        raise UsageError(str(error)) from None
     return folder
 
 
