@@ -44,11 +44,10 @@ EAGER = "eager"
 MODES = (XLA, GRAPH, EAGER)
 
 # train() compiles with XLA when epochs * n_examples reaches this many example-steps.
-# In six benchmark runs on a shared 2-core AMD EPYC with TensorFlow 2.21
-# (docs/benchmarks.md), XLA's first call took 0.3 to 0.5 s longer than tf.function's.
-# At 60,000 examples XLA then saved 0.08 to 1.0 microseconds per example per step, and
-# at 5,000 often nothing.
-# NOTE: the break-even therefore lies between about 0.3 and 6.5 million example-steps;
+# In nine benchmark runs on a 2-core AMD EPYC with TensorFlow 2.21 (docs/benchmarks.md),
+# XLA's first call took 0.24 to 0.5 s longer than tf.function's. At 60,000 examples XLA
+# then saved 0.04 to 1.0 microseconds per example per step, and at 5,000 often nothing.
+# NOTE: the break-even therefore lies between about 0.2 and 12 million example-steps.
 # 2 million is a middle value, not a measured optimum.
 XLA_MIN_EXAMPLE_STEPS = 2_000_000
 
