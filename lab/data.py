@@ -200,7 +200,13 @@ def keras_cache_present():
 
 
 def aligned_empty(shape, dtype=np.float32):
-    """Return an uninitialized C-contiguous array whose data start on an ALIGNMENT boundary."""
+    """Return an uninitialized C-contiguous array whose data start on an ALIGNMENT boundary.
+
+    An empty array has no data, so its start may lie anywhere.
+    """
+    shape = tuple(int(size) for size in np.atleast_1d(shape))
+    if any(size < 0 for size in shape):
+        raise ValueError(f"aligned_empty needs sizes of at least 0, got shape {shape}")
     dtype = np.dtype(dtype)
     n_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     buffer = np.empty(n_bytes + ALIGNMENT, dtype=np.uint8)

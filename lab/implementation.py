@@ -93,6 +93,10 @@ class Implementation:
 def resolve_path(spec):
     """Return the folder an ``--impl`` value names: ``solutions``, ``exercises`` or a path."""
     spec = str(spec)
+    if not spec.strip():
+        raise ImplementationError(
+            "--impl is empty; pass --impl solutions, --impl exercises or the path of a folder"
+        )
     if spec in NAMED_IMPLEMENTATIONS and not Path(spec).is_dir():
         return PROJECT_ROOT / spec
     return Path(spec).expanduser().resolve()
@@ -109,9 +113,11 @@ def load_implementation(spec="solutions"):
     check_folder(path)
     missing = [f"{name}.py" for name in REQUIRED if not (path / f"{name}.py").is_file()]
     if missing:
+        them = "it" if len(missing) == 1 else "them"
         raise ImplementationError(
-            f"implementation folder {path} is missing {', '.join(missing)}; copy the "
-            f"file from exercises/ and fill it in"
+            f"implementation folder {path} is missing {', '.join(missing)}; copy {them} "
+            f"from exercises/ into it and fill {them} in, or pass the folder that contains "
+            f"your exercises"
         )
     name = spec if str(spec) in NAMED_IMPLEMENTATIONS else str(path)
     return Implementation(name=name, path=path, package=_package_name(path))

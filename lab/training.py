@@ -266,8 +266,8 @@ def _shareable(array):
     """Return whether TensorFlow can use ``array``'s memory as a tensor's buffer.
 
     TensorFlow 2.21 aborts the whole process, rather than raising, when an op such as
-    a slice reads a tensor whose data are not aligned for its kernels (seen with a
-    DLPack tensor 16 bytes past a 64-byte boundary), so alignment is checked here.
+    a slice reads a tensor whose data are not aligned for its kernels. That happened
+    with a DLPack tensor 16 bytes past a 64-byte boundary, so alignment is checked here.
     """
     return (
         array.size > 0
@@ -275,6 +275,26 @@ def _shareable(array):
         and array.flags.writeable
         and array.ctypes.data % ALIGNMENT == 0
     )
+
+
+def check_inputs(x, labels, n_classes=10):
+    """Raise ValueError unless ``x`` is (n_features, n) and ``labels`` (n,) in [0, n_classes)."""
+    if x.shape.rank != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(
+            f"x must have shape (n_features, n_examples) with at least one of each, got "
+            f"{tuple(x.shape)}; examples are columns, so MNIST is (784, n)"
+        )
+    if labels.shape.rank != 1 or labels.shape[0] != x.shape[1]:
+        raise ValueError(
+            f"labels must have shape (n_examples,) = ({x.shape[1]},), one per column of x, "
+            f"got {tuple(labels.shape)}"
+        )
+    low = int(tf.reduce_min(labels))
+    high = int(tf.reduce_max(labels))
+    if low < 0 or high >= n_classes:
+        raise ValueError(
+            f"labels must be class indices from 0 to {n_classes - 1}, got values from {low} to {high}"
+        )
 
 
 def build_model(implementation, initializer, x, seed, n_classes=10):
@@ -311,10 +331,12 @@ def train(implementation, x, labels, *, initializer, epochs=10, learning_rate=0.
             from the number of examples and epochs.
         on_epoch: optional callable receiving each EpochStats as it is measured.
 
-    Raises TrainingError when the loss or the gradients stop being finite.
+    Raises ValueError when x is not (n_features, n_examples) or the labels do not match it
+    or lie outside 0..9, and TrainingError when the loss or the gradients stop being finite.
     """
     x = to_float32_tensor(x)
     labels = tf.convert_to_tensor(labels, dtype=tf.int32)
+    check_inputs(x, labels)
     if jit_compile is None:
         jit_compile = use_xla(int(x.shape[1]), epochs)
     model = build_model(implementation, initializer, x, seed)

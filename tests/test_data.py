@@ -137,6 +137,12 @@ def test_load_dataset_x_is_aligned_for_tensorflow(samples):
     assert x.flags.writeable
 
 
+@pytest.mark.parametrize("shape", [(-1, 1), (1, -1), (-3,)])
+def test_aligned_empty_rejects_negative_sizes(shape):
+    with pytest.raises(ValueError, match="sizes of at least 0"):
+        data.aligned_empty(shape, np.float32)
+
+
 @pytest.mark.parametrize("shape", [(1,), (3, 5), (784, 7)])
 def test_aligned_empty(shape):
     array = data.aligned_empty(shape, np.float32)

@@ -28,6 +28,7 @@ import lab.graded.test_model  # noqa: E402,F401
 import lab.graded.test_sigmoid  # noqa: E402,F401
 import lab.graded.test_softmax  # noqa: E402,F401
 import lab.training  # noqa: E402,F401
+from lab.implementation import ImplementationError, load_implementation  # noqa: E402
 
 pytest_plugins = ["pytester"]
 
@@ -355,6 +356,22 @@ def test_missing_impl_folder_is_usage_error(pytester):
     result = run_graded(pytester, pytester.path / "no_such_folder", experiment=False)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "implementation folder not found" in result.stderr.str()
+
+
+def test_empty_impl_names_the_option():
+    with pytest.raises(ImplementationError, match="--impl is empty"):
+        load_implementation("")
+
+
+@pytest.mark.parametrize("present, message", [
+    ((), "is missing activations.py, losses.py, model.py; copy them from exercises/"),
+    (("activations.py", "losses.py"), "is missing model.py; copy it from exercises/"),
+], ids=["three-missing", "one-missing"])
+def test_missing_modules_named(tmp_path, present, message):
+    for name in present:
+        (tmp_path / name).write_text("")
+    with pytest.raises(ImplementationError, match=re.escape(message)):
+        load_implementation(tmp_path)
 
 
 def test_zip_impl_is_usage_error_saying_unzip(pytester):

@@ -271,6 +271,13 @@ def test_watch_missing_folder_exits_2(tmp_path):
     assert "not found" in completed.stderr
 
 
+def test_watch_folder_without_exercises_exits_2(tmp_path):
+    (tmp_path / "notes.txt").write_text("not an exercise")
+    completed = run_lab("watch", "--impl", str(tmp_path))
+    assert completed.returncode == 2
+    assert f"--impl {tmp_path} contains none of activations.py" in completed.stderr
+
+
 def test_watch_zip_file_says_unzip(tmp_path):
     archive = tmp_path / "submission.zip"
     with zipfile.ZipFile(archive, "w") as writer:
@@ -420,6 +427,7 @@ def test_watch_sigint_prints_stop_message(watch_session):
 
 
 def test_watch_sigint_while_idle_exits_0(tmp_path):
+    shutil.copy(PROJECT_ROOT / "exercises" / "activations.py", tmp_path / "activations.py")
     watcher = Watcher("--impl", str(tmp_path), "--interval", "0.2")
     try:
         watcher.wait_for(r"^Watching ")

@@ -7,6 +7,7 @@ into tmp_path from the reference solutions, with one change.
 
 import logging
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -286,6 +287,21 @@ def test_to_float32_tensor_keeps_a_float32_array():
     tensor = training.to_float32_tensor(array)
     assert tensor.dtype == tf.float32
     np.testing.assert_array_equal(tensor.numpy(), np.arange(12, dtype=np.float32).reshape(3, 4))
+
+
+@pytest.mark.parametrize("x_shape, labels, message", [
+    ((784, 0), [], "at least one of each"),
+    ((784,), [1], "shape (n_features, n_examples)"),
+    ((5, 784), [0, 1, 2, 3, 4], "labels must have shape (n_examples,) = (784,)"),
+    ((784, 3), [0, 1], "labels must have shape (n_examples,) = (3,)"),
+    ((784, 3), [10, 11, 12], "from 0 to 9, got values from 10 to 12"),
+    ((784, 3), [-1, 0, 1], "got values from -1 to 1"),
+], ids=["no-examples", "one-dimensional", "transposed", "too-few-labels", "labels-too-large", "negative-label"])
+def test_train_rejects_bad_inputs(x_shape, labels, message):
+    x = np.full(x_shape, 0.5, dtype=np.float32)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        training.train(load_implementation("solutions"), x, np.array(labels, dtype=np.int32),
+                       initializer="normal", epochs=1)
 
 
 def aligned_array(shape):

@@ -223,8 +223,8 @@ def report(exit_code, output, results, exercises, seconds):
 def resolve_folder(spec):
     from ..implementation import ImplementationError, check_folder, resolve_path
 
-    folder = resolve_path(spec)
     try:
+        folder = resolve_path(spec)
         check_folder(folder)
     except ImplementationError as error:
         raise UsageError(str(error)) from None
@@ -245,6 +245,11 @@ def run(args):
     try:
         snapshot = take_snapshot(folder, files)
         missing = [name for name in files if snapshot[name] is None]
+        if len(missing) == len(files):
+            raise UsageError(
+                f"--impl {folder} contains none of {', '.join(files)}; pass the folder of your "
+                f"exercises (the default, exercises) or copy the files from exercises/ into it"
+            )
         print(f"Watching {', '.join(files)} in {folder} every {args.interval:g} s; save a file to "
               f"run its graded tests, Ctrl-C to stop.", flush=True)
         if missing:

@@ -169,8 +169,12 @@ def main(argv):
         return 2
     try:
         report, sizes, products = load_rows(argv[0])
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError) as error:
         print(f"could not read benchmark results from {argv[0]}: {error}", file=sys.stderr)
+        return 2
+    except (KeyError, TypeError) as error:
+        print(f"{argv[0]} is not pytest-benchmark output (missing key {error}); pass the file "
+              f"written by pytest --benchmark-json", file=sys.stderr)
         return 2
     if not sizes and not products:
         print(f"{argv[0]} has no benchmark groups named step-<n> or products-<n>; run "
