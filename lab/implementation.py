@@ -139,7 +139,7 @@ def check_folder(path):
         )
     raise ImplementationError(
         f"implementation folder not found: {path}; pass --impl solutions, --impl exercises "
-        f"or a folder holding {modules}"
+        f"or a folder that contains {modules}"
     )
 
 

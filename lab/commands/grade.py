@@ -120,7 +120,7 @@ def check_extra_tests(folder):
     if folder.is_file() and folder.suffix.lower() == ".zip":
         raise UsageError(
             f"--extra-tests {folder} is a zip file, not a folder; unzip it and give the "
-            f"folder holding the test files"
+            f"folder that contains the test files"
         )
     if not folder.is_dir():
         raise UsageError(f"--extra-tests {folder} is not a folder; give the folder holding the test files")
